@@ -1,0 +1,50 @@
+"""The ``assistant`` command line: one subcommand per module in ``assistant.commands``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Each module defines ``register(subparsers)`` which adds its parser and sets ``func``.
+COMMANDS = ("chunks", "index", "search", "ask", "serve", "eval")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description=(
+            "Policy Assistant (政策助手): search and cited answers over Chinese "
+            "education-policy documents."
+        ),
+        epilog="Run 'assistant COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--config", help="TOML settings file (default: ./assistant.toml if present)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"assistant.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"assistant.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Settings: embedded defaults, overridden by a TOML config file, overridden by ``ASSISTANT_*``.
+
+The config file is ``$ASSISTANT_CONFIG`` or ``./assistant.toml`` when present; its keys are the
+field names below (e.g. ``embed_model = "BAAI/bge-small-zh-v1.5"``). CLI flags override both.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "policy-assistant"
+
+
+@dataclass(frozen=True)
+class Settings:
+    embed_model: str = DEFAULT_EMBED_MODEL  # hub id or local directory
+    embed_backend: str = "onnx-int8"  # "onnx-int8" | "onnx" | "torch"
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    cache_dir: Path = _default_cache_dir()  # where the offline model is built
+    # Hybrid fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    # LLM (optional): provider "openai" (any OpenAI-compatible endpoint) or "ollama"
+    llm_provider: str | None = None
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 60.0
+    # Chat server
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str | None = None  # "user:password" turns on the Gradio login
+    upload_max_mb: int = 20
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Return a copy with the given non-None values applied (for CLI flags)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if value is None:
+        return None
+    if "Path" in str(kind):
+        return Path(value).expanduser()
+    if kind in ("int",):
+        return int(value)
+    if kind in ("float",):
+        return float(value)
+    return value
+
+
+def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from the config file and environment (environment wins)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or (Path(env["ASSISTANT_CONFIG"]) if env.get("ASSISTANT_CONFIG") else None)
+    if path is None and Path("assistant.toml").is_file():
+        path = Path("assistant.toml")
+    known = {f.name for f in fields(Settings)}
+    if path is not None:
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")
+        values.update({k: _coerce(k, v) for k, v in data.items()})
+    for name in known:
+        raw = env.get(f"ASSISTANT_{name.upper()}")
+        if raw not in (None, ""):
+            values[name] = _coerce(name, raw)
+    return Settings(**values)

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Create .venv and install the project (with test tools when called with --test).
+# Idempotent: a second run only checks what is already there.
+set -eu
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "${1:-}" = "--test" ]; then
+    .venv/bin/python -m pip install -q -e '.[test]'
+    # The browser test drives Debian's Chromium (no browser download).
+    if ! command -v chromium >/dev/null 2>&1; then
+        SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+    fi
+else
+    .venv/bin/python -m pip install -q -e .
+fi
