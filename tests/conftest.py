@@ -1,0 +1,36 @@
+"""Session fixtures shared by every test package. Keep each section small and self-contained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# --------------------------------------------------------------------------- embedding model
+# `embedder`: the default embedder (intfloat/multilingual-e5-small, ONNX int8), loaded once per
+# session. `load_embedder()` caches per (model, backend), so code under test that calls
+# `load_embedder(settings)` for the default model gets this same object back.
+# `embedding_cache_dir`: the cache directory holding the built model. For a subprocess running
+# the `assistant` command, set ASSISTANT_CACHE_DIR to it so the model is not built again.
+
+
+@pytest.fixture(scope="session")
+def embedding_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The user's cache when it already holds a complete, verified build; otherwise a session
+    temp dir where the model gets built once (about a minute, e.g. on a clean CI machine)."""
+    from assistant.config import load_settings
+    from assistant.offline_model import offline_model_dir, read_build_info
+
+    default = load_settings().cache_dir
+    if read_build_info(offline_model_dir(default)) is not None:
+        return default
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def embedder(embedding_cache_dir: Path):
+    from assistant.config import DEFAULT_EMBED_MODEL, Settings
+    from assistant.embedding import load_embedder
+
+    settings = Settings(cache_dir=embedding_cache_dir)
+    return load_embedder(settings, model=DEFAULT_EMBED_MODEL, backend="onnx-int8", progress=False)
