@@ -1,0 +1,208 @@
+"""The answer without a language model: the answer-bearing sentences of the best items, cited.
+
+Evidence is grouped by locality and document ("庄浪县《2023年全县教育工作要点》"), groups are
+ordered by the strength of their evidence, and each item contributes the sentences that carry
+the question's terms rather than its whole text:
+
+    庄浪县《2023年全县教育工作要点》
+    - 六、推动全面育人有效落实… 22.：严格落实“双减”政策。…持续加强校外培训治理…[1]
+
+Withheld localities ("xx区", "____市" in the source) are labelled "（地区未具名）". Citation numbers
+follow the order of first appearance and refer to ``Answer.citations[n-1]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answering.relevance import Relevance, hit_coverage
+from assistant.answering.terms import QueryTerm, coverage
+from assistant.records import Answer, Citation, DocumentMeta, Hit
+from assistant.text import normalize
+
+WITHHELD = "（地区未具名）"
+MAX_ITEMS = 8
+MAX_PER_DOC = 3
+MIN_SHARE = 0.6  # an item is evidence when it covers this share of what the best item covers
+SENTENCES_PER_ITEM = 2
+SENTENCE_CHARS = 160
+HEADING_CHARS = 14
+
+_SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』）)]*|\n|$)")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    index: int  # position in the item
+    score: float
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of an item, split after 。！？； (closing quotes stay with their sentence)."""
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def locality(doc: DocumentMeta) -> str:
+    if doc.region:
+        return doc.region
+    return WITHHELD if doc.region_withheld else ""
+
+
+def select_evidence(
+    terms: Sequence[QueryTerm],
+    hits: Sequence[Hit],
+    *,
+    max_items: int = MAX_ITEMS,
+    max_per_doc: int = MAX_PER_DOC,
+    min_share: float = MIN_SHARE,
+) -> list[Hit]:
+    """The hits that carry the question's terms nearly as well as the best one, in rank order."""
+    covs = [hit_coverage(terms, h) for h in hits]
+    best = max(covs, default=0.0)
+    if best <= 0:
+        return list(hits[: min(3, max_items)])
+    chosen: list[Hit] = []
+    per_doc: dict[str, int] = {}
+    for hit, cov in zip(hits, covs, strict=True):
+        doc_id = hit.chunk.doc.doc_id
+        if cov < min_share * best or per_doc.get(doc_id, 0) >= max_per_doc:
+            continue
+        per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
+        chosen.append(hit)
+        if len(chosen) >= max_items:
+            break
+    return chosen
+
+
+def _strip_label(text: str, label: str) -> str:
+    body = text.lstrip()
+    if label and body.startswith(label):
+        body = body[len(label) :].lstrip(" :：、.．")
+    return body
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def answer_sentences(
+    terms: Sequence[QueryTerm], text: str, *, rank: int = 0, limit: int = SENTENCES_PER_ITEM
+) -> list[Sentence]:
+    """The sentences of an item that carry the answer, in their original order.
+
+    A sentence scores by the weighted share of query terms it contains plus a bonus for the
+    item's retrieval rank (better-ranked items keep their second-best sentence more readily); the
+    first sentence of an item, usually its topic line, breaks ties.
+    """
+    sentences = split_sentences(text)
+    if not sentences:
+        return []
+    rank_bonus = 0.3 / (1 + rank)
+    scored = [
+        Sentence(s, i, coverage(terms, s) + (0.05 if i == 0 else 0.0))
+        for i, s in enumerate(sentences)
+    ]
+    matching = [s for s in scored if s.score > 0.05]
+    if not matching:
+        return [scored[0]]
+    matching.sort(key=lambda s: (-s.score, s.index))
+    top = matching[0].score
+    keep = [matching[0]]
+    for s in matching[1:limit]:
+        if s.score + rank_bonus >= 0.5 * top:
+            keep.append(s)
+    return sorted(keep, key=lambda s: s.index)
+
+
+def _excerpt(sentences: Sequence[Sentence], total: int) -> str:
+    parts: list[str] = []
+    prev = -1
+    for s in sentences:
+        if parts and s.index > prev + 1:
+            parts.append("…")
+        parts.append(_clip(s.text, SENTENCE_CHARS))
+        prev = s.index
+    tail = "…" if sentences and sentences[-1].index < total - 1 else ""
+    return "".join(parts) + tail
+
+
+def _heading(hit: Hit, topic: str = "") -> str:
+    c = hit.chunk
+    path = " ".join(_clip(p.strip(), HEADING_CHARS) for p in c.path if p.strip())
+    label = f"{c.label}{topic}" if c.label else topic
+    return " ".join(x for x in (path, label) if x)
+
+
+def format_item(terms: Sequence[QueryTerm], hit: Hit, n: int, rank: int) -> str:
+    """One evidence line: heading path, label (and topic line), answer sentences, [n]."""
+    c = hit.chunk
+    body = _strip_label(c.text, c.label)
+    all_sentences = split_sentences(body)
+    sentences = answer_sentences(terms, body, rank=rank)
+    topic = ""
+    # An item's short first sentence is usually its title; show it when it was not picked.
+    if all_sentences and sentences and sentences[0].index > 0 and len(all_sentences[0]) <= 30:
+        topic = all_sentences[0].rstrip("。；;")
+    excerpt = _excerpt(sentences, len(all_sentences))
+    heading = _heading(hit, topic)
+    return f"- {heading}：{excerpt}[{n}]" if heading else f"- {excerpt}[{n}]"
+
+
+def _group_key(hit: Hit) -> tuple[str, str]:
+    d = hit.chunk.doc
+    return locality(d), d.doc_id
+
+
+def extractive_answer(
+    question: str, hits: Sequence[Hit], relevance: Relevance, *, notice: str | None = None
+) -> Answer:
+    """An answer built from the evidence sentences, grouped by locality and document."""
+    if not relevance.found:
+        return not_found_answer(relevance, hits, notice=notice)
+    terms = relevance.terms
+    evidence = select_evidence(terms, hits)
+    # Strength of a group: its best item (coverage plus a rank bonus) and a little per extra item.
+    groups: dict[tuple[str, str], list[tuple[int, Hit]]] = {}
+    for rank, hit in enumerate(evidence):
+        groups.setdefault(_group_key(hit), []).append((rank, hit))
+
+    def strength(items: list[tuple[int, Hit]]) -> float:
+        best = max(hit_coverage(terms, h) + 0.5 / (1 + r) for r, h in items)
+        return best + 0.1 * (len(items) - 1)
+
+    ordered = sorted(groups.values(), key=strength, reverse=True)
+    citations: list[Citation] = []
+    blocks: list[str] = []
+    for items in ordered:
+        doc = items[0][1].chunk.doc
+        lines = [f"{locality(doc)}《{doc.title}》"]
+        for rank, hit in items:
+            n = len(citations) + 1
+            citations.append(Citation(n=n, hit=hit))
+            lines.append(format_item(terms, hit, n, rank))
+        blocks.append("\n".join(lines))
+    docs = len(ordered)
+    head = "找到的依据："
+    if docs > 1:
+        head = f"在 {docs} 份文件中找到相关规定或做法（按依据强弱排列）："
+    return Answer(
+        text=head + "\n\n" + "\n\n".join(blocks), found=True, citations=citations, notice=notice
+    )
+
+
+def not_found_answer(
+    relevance: Relevance, hits: Sequence[Hit], *, notice: str | None = None
+) -> Answer:
+    """The refusal: say the documents do not cover the question, and which terms were absent."""
+    text = "检索到的文件没有涉及这个问题，无法根据文件作答。"
+    if hits and relevance.terms:
+        seen = " ".join(normalize(f"{h.chunk.doc.title} {h.chunk.text}").lower() for h in hits)
+        absent = [t.text for t in relevance.terms if t.text not in seen]
+        if absent:
+            text += "最接近的段落也没有提到" + "、".join(f"“{t}”" for t in absent) + "。"
+    elif not hits:
+        text = "索引中没有可检索的内容（或筛选条件排除了所有文件），无法作答。"
+    return Answer(text=text, found=False, citations=[], notice=notice)
