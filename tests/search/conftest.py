@@ -23,7 +23,7 @@ def make_chunk(
     )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def docs() -> dict[str, DocumentMeta]:
     return {
         "zl": DocumentMeta(
@@ -56,7 +56,7 @@ def docs() -> dict[str, DocumentMeta]:
     }
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chunks(docs) -> list[Chunk]:
     zl, fs, law = docs["zl"], docs["fs"], docs["law"]
     head = "六、推动全面育人有效落实"

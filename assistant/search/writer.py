@@ -1,0 +1,182 @@
+"""Write one complete index generation (chunks, vectors, FAISS, BM25, manifest) and commit it.
+
+``write_generation`` is the only place that creates index files; the incremental file builder
+(``builder.build_index``) and ``index_chunks`` (ready-made chunks, e.g. a BEIR corpus for the
+evaluation runner) both end here. Until the commit swaps ``CURRENT`` nothing written is visible.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from tqdm import tqdm
+
+from assistant.config import Settings, load_settings
+from assistant.records import Chunk
+from assistant.search.dense import DEFAULT_HNSW_THRESHOLD, DenseIndex, DenseKind, choose_kind
+from assistant.search.lexical import LexicalIndex
+from assistant.search.passage import PASSAGE_RECIPE, stored_chunk
+from assistant.search.store import (
+    CHUNKS_FILE,
+    FileEntry,
+    Manifest,
+    StoredChunk,
+    build_lock,
+    commit_generation,
+    current_generation,
+    new_generation,
+    remove_stale_generations,
+    write_chunk_table,
+    write_manifest,
+)
+
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
+
+NORMALIZATION = {
+    "script": "OpenCC t2s",
+    "width": "full-width ASCII and U+3000 to half-width",
+    "whitespace": "collapsed to one space",
+    "tokenizer": "jieba cut_for_search, lower-cased, punctuation dropped",
+    "passage": PASSAGE_RECIPE,
+}
+EMBED_BATCH = 128  # passages per embedder call; the progress bar moves once per call
+
+
+class LazyEmbedder:
+    """The given embedder, or the configured one loaded on first use (not at all if unused)."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+
+    def get(self) -> Embedder:
+        if self._embedder is None:
+            from assistant.embedding import load_embedder
+
+            self._embedder = load_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def loaded(self) -> bool:
+        return self._embedder is not None
+
+
+def embed_passages(lazy: LazyEmbedder, texts: Sequence[str], progress: bool) -> np.ndarray:
+    """Passage vectors for ``texts``, longest first so each batch pads to similar lengths."""
+    emb = lazy.get()
+    out = np.zeros((len(texts), emb.dim), dtype=np.float32)
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    with tqdm(
+        total=len(texts), desc="embedding", unit="passage", disable=not progress,
+        dynamic_ncols=True, file=sys.stderr,
+    ) as bar:  # fmt: skip
+        for i in range(0, len(texts), EMBED_BATCH):
+            idx = order[i : i + EMBED_BATCH]
+            vecs = np.asarray(
+                emb.embed_passages([texts[j] for j in idx], progress=False), dtype=np.float32
+            )
+            if vecs.shape != (len(idx), emb.dim):
+                raise ValueError(f"embedder returned shape {vecs.shape} for {len(idx)} texts")
+            out[idx] = vecs
+            bar.update(len(idx))
+    return out
+
+
+def dense_kind(settings: Settings, n: int, override: str | None = None) -> DenseKind:
+    """The FAISS index kind for ``n`` vectors: the override, else the settings' choice."""
+    setting = override or getattr(settings, "dense_index", None) or "auto"
+    threshold = int(getattr(settings, "hnsw_threshold", None) or DEFAULT_HNSW_THRESHOLD)
+    return choose_kind(n, setting, threshold)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def status(progress: bool, message: str) -> None:
+    if progress:
+        tqdm.write(message, file=sys.stderr)
+
+
+def write_generation(
+    index_dir: Path,
+    stored: Sequence[StoredChunk],
+    vectors: np.ndarray,
+    manifest: Manifest,
+    *,
+    progress: bool = False,
+) -> Path:
+    """Write a complete generation and commit it; on any failure remove it and re-raise.
+
+    The caller holds the build lock. Row i of ``stored`` and of ``vectors`` become chunk row i.
+    """
+    if len(stored) != len(vectors):
+        raise ValueError(f"{len(stored)} chunks but {len(vectors)} vectors")
+    gen = new_generation(index_dir)
+    try:
+        status(progress, f"writing {len(stored)} chunks to {gen}")
+        write_chunk_table(gen / CHUNKS_FILE, stored)
+        status(progress, f"building the {manifest.dense} vector index")
+        DenseIndex.build(vectors, manifest.dense).save(gen)  # type: ignore[arg-type]
+        status(progress, "building the BM25 index")
+        LexicalIndex.build([sc.tokens for sc in stored]).save(gen)
+        write_manifest(gen, replace(manifest, generation=gen.name))
+        commit_generation(index_dir, gen)
+    except BaseException:
+        if current_generation(index_dir) != gen:
+            shutil.rmtree(gen, ignore_errors=True)
+        raise
+    return gen
+
+
+def _default_file_of(chunk: Chunk) -> str:
+    return chunk.doc.source_path or chunk.doc.file
+
+
+def index_chunks(
+    chunks: Sequence[Chunk],
+    index_dir: Path,
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+    dense: str | None = None,
+    file_of: Callable[[Chunk], str] = _default_file_of,
+) -> Path:
+    """Index ready-made chunks (e.g. a BEIR corpus) into ``index_dir`` as a fresh generation.
+
+    Not incremental: every passage is embedded and any previous index there is replaced.
+    ``file_of`` gives the file key each chunk is listed under in the manifest. Returns the
+    committed generation directory; open it with ``Retriever.open(index_dir, ...)``.
+    """
+    settings = settings or load_settings()
+    lazy = LazyEmbedder(settings, embedder)
+    index_dir = Path(index_dir)
+    with build_lock(index_dir):
+        remove_stale_generations(index_dir)
+        stored = [stored_chunk(c, file_of(c)) for c in chunks]
+        vectors = embed_passages(lazy, [sc.passage for sc in stored], progress)
+        emb = lazy.get()
+        counts: dict[str, int] = {}
+        for sc in stored:
+            counts[sc.file_rel] = counts.get(sc.file_rel, 0) + 1
+        manifest = Manifest(
+            model=emb.model_name,
+            dim=emb.dim,
+            files={rel: FileEntry(sha256="", chunks=n) for rel, n in counts.items()},
+            chunks=len(stored),
+            normalization=dict(NORMALIZATION),
+            dense=dense_kind(settings, len(stored), dense),
+            pipeline="chunks",
+            backend=getattr(emb, "backend", None),
+            created=now_iso(),
+        )
+        return write_generation(index_dir, stored, vectors, manifest, progress=progress)
