@@ -353,7 +353,12 @@ def write_hf_model(e5: E5S1File, out: Path) -> None:
 def write_sentence_transformer(e5: E5S1File, out: Path) -> None:
     """A sentence-transformers directory: transformer, mean pooling, L2 normalization, prompts."""
     set_offline_mode()
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:  # sentence-transformers < 5.7
+        from sentence_transformers import models
 
     staging = out / "_hf"
     write_hf_model(e5, staging)
