@@ -1,0 +1,356 @@
+"""Finding files and reading them into text: .txt .md .html/.htm .pdf .docx.
+
+Every way a file can be unreadable ends in a :class:`LoadError` whose ``kind`` says what it is
+(empty, binary, scanned PDF, corrupt, undecodable, unsupported, too large, missing) and whose
+message names the file, so one bad file never stops a batch.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+MAX_FILE_BYTES = 50 * 1024 * 1024  # larger files are refused as "too_large"
+
+LOAD_ERROR_KINDS = (
+    "empty",
+    "binary",
+    "scanned_pdf",
+    "corrupt",
+    "encoding",
+    "unsupported",
+    "too_large",
+    "not_found",
+)
+
+
+class LoadError(Exception):
+    """One file could not be read; ``kind`` is one of :data:`LOAD_ERROR_KINDS`."""
+
+    def __init__(self, path: Path, kind: str, reason: str) -> None:
+        self.path = Path(path)
+        self.kind = kind
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    rel: str  # posix path relative to the root it was found under; a file given directly: its name
+
+
+@dataclass(frozen=True)
+class LoadedText:
+    """The text of one file before cleaning, with what the format itself says about it."""
+
+    text: str
+    title: str | None = None  # HTML <title>/<h1>, docx/PDF document properties
+    encoding: str | None = None  # for text formats: the encoding that was detected
+    wrapped: bool = False  # lines are hard-wrapped (PDF): cleaning re-joins them
+
+
+def _hidden(part: str) -> bool:
+    return part.startswith(".") or part.startswith("~$")
+
+
+def discover(paths: Sequence[Path]) -> list[SourceFile]:
+    """Files to ingest: folders walked recursively (supported suffixes only, hidden skipped),
+    sorted by relative path; a path given directly is returned as-is even when it is missing or
+    unsupported, so that loading it reports why."""
+    out: list[SourceFile] = []
+    seen: set[Path] = set()
+    for root in map(Path, paths):
+        if root.is_dir():
+            found = []
+            for p in root.rglob("*"):
+                rel_parts = p.relative_to(root).parts
+                if any(_hidden(part) for part in rel_parts):
+                    continue
+                if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file():
+                    found.append(SourceFile(p, p.relative_to(root).as_posix()))
+            found.sort(key=lambda s: s.rel)
+        else:
+            found = [SourceFile(root, root.name)]
+        for sf in found:
+            key = sf.path.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(sf)
+    return out
+
+
+def load(path: Path) -> LoadedText:
+    """Read one file into text, or raise :class:`LoadError`."""
+    path = Path(path)
+    if not path.exists():
+        raise LoadError(path, "not_found", "no such file")
+    if path.is_dir():
+        raise LoadError(path, "unsupported", "is a folder, not a file")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise LoadError(
+            path,
+            "unsupported",
+            f"unsupported file type {suffix or '(no suffix)'!r}; supported: "
+            + " ".join(SUPPORTED_SUFFIXES),
+        )
+    size = path.stat().st_size
+    if size == 0:
+        raise LoadError(path, "empty", "file is empty (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise LoadError(
+            path,
+            "too_large",
+            f"file is {size / 1024 / 1024:.1f} MB, over the {MAX_FILE_BYTES // 1024 // 1024} MB "
+            "limit",
+        )
+    if suffix == ".pdf":
+        loaded = _load_pdf(path)
+    elif suffix == ".docx":
+        loaded = _load_docx(path)
+    else:
+        text, encoding = decode_bytes(path.read_bytes(), path)
+        if suffix in (".html", ".htm"):
+            text, title = html_to_text(text)
+            loaded = LoadedText(text, title=title, encoding=encoding)
+        else:
+            loaded = LoadedText(text, encoding=encoding)
+    if not loaded.text.strip():
+        what = (
+            "has no text" if suffix in (".pdf", ".docx", ".html", ".htm") else "holds only blanks"
+        )
+        raise LoadError(path, "empty", f"file {what}")
+    return loaded
+
+
+# --- text encodings ---------------------------------------------------------------------------
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+
+
+def _common_han_share(text: str) -> float:
+    """Share of Han characters that are common (GB2312 level 1 after traditional→simplified).
+
+    Right decodings of Chinese text score near 1; a Big5 file read as GBK (or the reverse) gives
+    valid but random characters, many of them rare, so it scores far lower.
+    """
+    from assistant.text import to_simplified
+
+    han = [ch for ch in to_simplified(text[:20000]) if "\u4e00" <= ch <= "\u9fff"]
+    if not han:
+        return 0.0
+    common = 0
+    for ch in han:
+        try:
+            b = ch.encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        if 0xB0 <= b[0] <= 0xD7:
+            common += 1
+    return common / len(han)
+
+
+def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
+    """Decode a text file: BOMs, then strict UTF-8, then GB18030 or Big5 (whichever decodes
+    strictly and reads as more common Chinese). Returns (text, encoding)."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError as exc:
+                raise LoadError(path, "encoding", f"starts with a {enc} BOM but {exc}") from None
+    head = data[:65536]
+    if b"\x00" in head:
+        raise LoadError(path, "binary", "binary file (contains NUL bytes), not text")
+    try:
+        text = data.decode("utf-8")
+        return _check_text(text, path), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    candidates: list[tuple[float, str, str]] = []
+    for enc in ("gb18030", "big5hkscs"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        candidates.append((_common_han_share(text), enc, text))
+    if candidates:
+        score, enc, text = max(candidates, key=lambda c: c[0])
+        if score > 0 or not _looks_binary(data):
+            return _check_text(text, path), "big5" if enc == "big5hkscs" else enc
+    if _looks_binary(data):
+        raise LoadError(path, "binary", "binary file (control bytes), not text")
+    raise LoadError(
+        path, "encoding", "text encoding not recognised (not UTF-8, GB18030/GBK or Big5)"
+    )
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:65536]
+    controls = sum(1 for b in sample if b < 0x20 and b not in (9, 10, 12, 13, 27))
+    return controls > max(2, len(sample) // 100)
+
+
+def _check_text(text: str, path: Path) -> str:
+    if len(_CONTROL.findall(text[:65536])) > max(2, len(text[:65536]) // 100):
+        raise LoadError(path, "binary", "binary file (control characters), not text")
+    return text
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+_BLOCK_TAGS = (
+    "p div br li ul ol h1 h2 h3 h4 h5 h6 tr table section article header footer aside nav "
+    "blockquote pre hr dd dt dl form address figure figcaption main td th center"
+).split()
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "nav", "button")
+
+
+def html_to_text(markup: str) -> tuple[str, str | None]:
+    """Visible text of a page with block elements on their own lines; scripts, styles and
+    navigation dropped. Returns (text, title) where title is the first <h1> or the <title>."""
+    from bs4 import BeautifulSoup, Comment
+
+    soup = BeautifulSoup(markup, "html.parser")
+    title = None
+    h1 = soup.find("h1")
+    if h1 and h1.get_text(strip=True):
+        title = h1.get_text(" ", strip=True)
+    elif soup.title and soup.title.get_text(strip=True):
+        title = re.split(r"\s*[_|｜–—-]\s*", soup.title.get_text(strip=True))[0] or None
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    if soup.head:
+        soup.head.decompose()
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        if tag.name == "br":
+            tag.replace_with("\n")
+        else:
+            tag.insert_before("\n")
+            tag.insert_after("\n")
+    text = soup.get_text("")
+    lines = [re.sub(r"[ \t\r\f\v\xa0]+", " ", ln).strip() for ln in text.split("\n")]
+    return "\n".join(lines), title
+
+
+# --- PDF --------------------------------------------------------------------------------------
+
+
+def _load_pdf(path: Path) -> LoadedText:
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = pypdf.PdfReader(str(path))
+        if reader.is_encrypted:
+            try:
+                reader.decrypt("")
+            except Exception as exc:  # noqa: BLE001 - any decryption failure means unreadable
+                raise LoadError(path, "corrupt", f"PDF is encrypted ({exc})") from None
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = None
+        try:
+            meta = reader.metadata
+            title = (meta.title or None) if meta else None
+        except Exception:  # noqa: BLE001 - broken metadata must not lose the text
+            title = None
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise LoadError(path, "corrupt", f"PDF cannot be parsed ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types on damaged files
+        raise LoadError(
+            path, "corrupt", f"PDF cannot be parsed ({type(exc).__name__}: {exc})"
+        ) from None
+    if not pages:
+        raise LoadError(path, "corrupt", "PDF has no pages")
+    if not any(p.strip() for p in pages):
+        raise LoadError(
+            path,
+            "scanned_pdf",
+            f"PDF has no text layer ({len(pages)} page(s), probably scanned images); run OCR first",
+        )
+    return LoadedText(reflow_pdf_lines("\n".join(pages)), title=title, wrapped=True)
+
+
+_SENTENCE_END = "。！？；：:!?;」”’』）)】"
+_MARKER_START = re.compile(
+    r"^\s*(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|\d{1,3}[.．、](?!\d)"
+    r"|第[一二三四五六七八九十百零〇\d]+[编章节条]|[一二三四五六七八九十]+是|篇[一二三四五六七八九十]+)"
+)
+
+
+def reflow_pdf_lines(text: str) -> str:
+    """Re-join lines that a PDF wrapped at the page width (a line that is nearly full and does
+    not end a sentence continues on the next line, unless that line starts a numbered item)."""
+    lines = [ln.rstrip() for ln in text.split("\n")]
+    widths = sorted(len(ln.strip()) for ln in lines if ln.strip())
+    if not widths:
+        return text
+    full = widths[int(len(widths) * 0.9)] if len(widths) >= 5 else widths[-1]
+    out: list[str] = []
+    for ln in lines:
+        stripped = ln.strip()
+        if (
+            out
+            and stripped
+            and out[-1]
+            and len(out[-1].split("\n")[-1]) >= 0.8 * full
+            and out[-1][-1] not in _SENTENCE_END
+            and not _MARKER_START.match(stripped)
+        ):
+            out[-1] += stripped
+        else:
+            out.append(stripped)
+    return "\n".join(out)
+
+
+# --- DOCX -------------------------------------------------------------------------------------
+
+
+def _load_docx(path: Path) -> LoadedText:
+    try:
+        import docx
+        from docx.opc.exceptions import PackageNotFoundError
+
+        try:
+            document = docx.Document(str(path))
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+            raise LoadError(path, "corrupt", f"not a valid .docx file ({exc})") from None
+        lines: list[str] = []
+        body = document.element.body
+        for child in body.iterchildren():
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                lines.append("".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")))
+            elif tag == "tbl":
+                for row in child.iter():
+                    if not row.tag.endswith("}tr"):
+                        continue
+                    cells = []
+                    for cell in row.iterchildren():
+                        if cell.tag.endswith("}tc"):
+                            cells.append(
+                                "".join(t.text or "" for t in cell.iter() if t.tag.endswith("}t"))
+                            )
+                    lines.append(" ".join(c for c in cells if c))
+        title = document.core_properties.title or None
+    except LoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many types on damaged files
+        raise LoadError(
+            path, "corrupt", f"cannot read .docx ({type(exc).__name__}: {exc})"
+        ) from None
+    return LoadedText("\n".join(lines), title=title)
