@@ -235,7 +235,8 @@ def split_passage(text: str, max_chars: int = 500) -> list[str]:
 def beir_chunks(dataset: BeirDataset, max_chars: int = 500) -> list[Chunk]:
     """The corpus as index chunks: one per passage, long ones split with the same ``doc_id``.
 
-    The title is part of what the retrievers see (``search_text``) but not of the display text.
+    The title goes into ``DocumentMeta.title``, which the index prepends to what it embeds and
+    keyword-indexes (``assistant.search.passage``), so every part of a long passage keeps it.
     """
     chunks: list[Chunk] = []
     for doc in dataset.corpus.values():
@@ -249,21 +250,19 @@ def beir_chunks(dataset: BeirDataset, max_chars: int = 500) -> list[Chunk]:
         parts = split_passage(doc.text, max_chars) or [doc.title]
         offset = 0
         for i, part in enumerate(parts):
-            start = doc.text.find(part, offset)
-            start = max(start, 0)
+            start = max(doc.text.find(part, offset), 0)
             offset = start + len(part)
-            shown = f"{doc.title}\n{part}" if doc.title else part
             chunks.append(
                 Chunk(
                     chunk_id=f"{doc.doc_id}:{i}",
                     doc=meta,
-                    path=(doc.title,) if doc.title else (),
+                    path=(),
                     label="",
                     text=part,
                     start=start,
                     end=start + len(part),
                     part=i + 1 if len(parts) > 1 else 0,
-                    search_text=normalize(shown),
+                    search_text=normalize(part),
                 )
             )
     return chunks
