@@ -1,0 +1,142 @@
+"""``assistant search QUERY``: ranked passages from the index (one query, or a JSONL batch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "search",
+        help="search the index: numbered passages with their document, heading path and label",
+        description=(
+            "Search the indexed documents. hybrid (default) fuses the semantic (dense) and "
+            "keyword (BM25) rankings; simplified and traditional characters match each other. "
+            'Batch mode: --queries FILE.jsonl with lines {"id", "query"} prints one JSON '
+            'line {"id", "hits": [...]} per query (the model is loaded once).'
+        ),
+    )
+    p.add_argument("query", nargs="?", help='the query, e.g. "各地如何落实双减"')
+    p.add_argument(
+        "--queries",
+        type=Path,
+        metavar="FILE.jsonl",
+        help='batch mode: JSON lines {"id": ..., "query": ...}; prints JSON lines',
+    )
+    p.add_argument("--k", "-k", type=int, default=10, help="number of hits (default 10)")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode")
+    p.add_argument("--region", help="only documents of this locality, e.g. 庄浪县")
+    p.add_argument("--year", help="only documents of this year or range, e.g. 2023 or 2020-2024")
+    p.add_argument("--doc", dest="doc_id", help="only this document (doc_id)")
+    p.add_argument("--file", help="only chunks of this file (file name)")
+    p.add_argument(
+        "--per-doc",
+        type=int,
+        metavar="N",
+        help="at most N hits per document (spread results across documents)",
+    )
+    p.add_argument(
+        "--phrase",
+        action="store_true",
+        help="exact wording search (ignores script, width and line breaks)",
+    )
+    p.add_argument("--index-dir", type=Path, help="index directory (default: settings, index/)")
+    p.add_argument("--model", help="embedding model the index was built with (default: settings)")
+    p.add_argument("--json", action="store_true", help="print hits as JSON")
+    p.set_defaults(func=run)
+
+
+def _excerpt(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def format_hit(n: int, hit: dict[str, Any]) -> str:
+    where = " · ".join(
+        str(x)
+        for x in (
+            hit["region"] or ("地区未具名" if hit.get("region_withheld") else None),
+            hit["year"],
+        )
+        if x
+    )
+    trail = " › ".join([*hit["path"], hit["label"]] if hit["label"] else hit["path"])
+    ranks = ", ".join(f"{k} #{v}" if v is not None else f"{k} -" for k, v in hit["ranks"].items())
+    head = f"{n:>2}. {hit['title']}" + (f"  ({where})" if where else "")
+    body = textwrap.indent(_excerpt(hit["text"]), "    ")
+    lines = [head]
+    if trail:
+        lines.append(f"    {trail}")
+    lines += [body, f"    {hit['file']}   score {hit['score']:.4g}   [{ranks}]"]
+    return "\n".join(lines)
+
+
+def _read_queries(path: Path) -> list[tuple[Any, str]]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                out.append((item["id"], str(item["query"])))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(
+                    f'{path}:{n}: expected a JSON object with "id" and "query" ({exc})'
+                ) from None
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.config import load_settings
+    from assistant.search.retriever import Retriever, SearchFilters, parse_year
+    from assistant.search.store import IndexMismatchError, IndexNotFoundError
+
+    if (args.query is None) == (args.queries is None):
+        print("error: give a QUERY or --queries FILE.jsonl (not both)", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings(Path(args.config) if getattr(args, "config", None) else None)
+        year = parse_year(args.year) if args.year else None
+        if args.k < 1 or (args.per_doc is not None and args.per_doc < 1):
+            raise ValueError("--k and --per-doc must be at least 1")
+        batch = _read_queries(args.queries) if args.queries else [(None, args.query)]
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    settings = settings.with_overrides(index_dir=args.index_dir, embed_model=args.model)
+    try:
+        retriever = Retriever.open(settings.index_dir, settings)
+    except (IndexNotFoundError, IndexMismatchError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    filters = SearchFilters(year=year, region=args.region, doc_id=args.doc_id, file=args.file)
+
+    def hits_for(query: str) -> list[dict[str, Any]]:
+        if args.phrase:
+            found = retriever.phrase_search(query, k=args.k, filters=filters)
+        else:
+            found = retriever.search(
+                query, k=args.k, mode=args.mode, filters=filters, per_doc=args.per_doc
+            )
+        return [h.to_dict() for h in found]
+
+    if args.queries:
+        for qid, query in batch:
+            print(json.dumps({"id": qid, "hits": hits_for(query)}, ensure_ascii=False), flush=True)
+        return 0
+    hits = hits_for(args.query)
+    if args.json:
+        print(json.dumps(hits, ensure_ascii=False, indent=2))
+    elif not hits:
+        print("no matching passages")
+    else:
+        print("\n\n".join(format_hit(n, h) for n, h in enumerate(hits, start=1)))
+    return 0
