@@ -34,3 +34,23 @@ def embedder(embedding_cache_dir: Path):
 
     settings = Settings(cache_dir=embedding_cache_dir)
     return load_embedder(settings, model=DEFAULT_EMBED_MODEL, backend="onnx-int8", progress=False)
+
+
+# --------------------------------------------------------------------------- seed index
+# `seed_index_dir`: a real index (FAISS + SQLite + BM25 on disk) of the five seed documents in
+# corpus/work_plans, built once per session with the session embedder. Read-only: tests that
+# change an index build their own in tmp_path.
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def seed_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    from assistant.config import Settings
+    from assistant.search.builder import build_index
+
+    path = tmp_path_factory.mktemp("seed-index")
+    report = build_index([REPO / "corpus" / "work_plans"], path, Settings(), embedder=embedder,
+                         progress=False)
+    assert not report.failed, report.failed
+    return path
