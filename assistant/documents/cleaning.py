@@ -305,7 +305,7 @@ def clean(raw: str, *, markdown: bool = False) -> CleanText:
     # Pass 3: duplicated titles: repeats of the first heading-like line, and a heading-like line
     # repeating the line just before it.
     kept = [k for k in range(n) if lines[k] and not drop[k]]
-    if kept and _heading_like(lines[kept[0]]):
+    if kept and _heading_like(lines[kept[0]]) and not is_marker_line(lines[kept[0]]):
         title_key = _compact(folded[kept[0]])
         for k in kept[1:]:
             if _compact(folded[k]) == title_key:

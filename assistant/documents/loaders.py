@@ -138,26 +138,40 @@ _BOMS = (
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
 
 
+def _is_neutral(ch: str) -> bool:
+    """ASCII and punctuation read the same in every candidate decoding: they do not count."""
+    return (
+        ord(ch) < 0x80
+        or "\u3000" <= ch <= "\u303f"
+        or "\uff00" <= ch <= "\uffef"
+        or "\u2000" <= ch <= "\u206f"
+        or ch.isspace()
+    )
+
+
 def _common_han_share(text: str) -> float:
-    """Share of Han characters that are common (GB2312 level 1 after traditional→simplified).
+    """Share of the non-ASCII characters that are common Han characters (GB2312 level 1 after
+    traditional→simplified).
 
     Right decodings of Chinese text score near 1; a Big5 file read as GBK (or the reverse) gives
-    valid but random characters, many of them rare, so it scores far lower.
+    valid but random characters, many of them rare, private-use or symbols, so it scores lower.
     """
     from assistant.text import to_simplified
 
-    han = [ch for ch in to_simplified(text[:20000]) if "\u4e00" <= ch <= "\u9fff"]
-    if not han:
+    chars = [ch for ch in to_simplified(text[:20000]) if not _is_neutral(ch)]
+    if not chars:
         return 0.0
     common = 0
-    for ch in han:
+    for ch in chars:
+        if not "\u4e00" <= ch <= "\u9fff":
+            continue
         try:
             b = ch.encode("gb2312")
         except UnicodeEncodeError:
             continue
         if 0xB0 <= b[0] <= 0xD7:
             common += 1
-    return common / len(han)
+    return common / len(chars)
 
 
 def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:

@@ -81,7 +81,7 @@ _FAMILIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("paren_arabic", re.compile(r"^([（(]\s*(\d{1,3})\s*[)）])\s*")),
     ("arabic_paren", re.compile(r"^((\d{1,3})[)）])\s*")),
     ("circled", re.compile(r"^(([①-⑳]))\s*")),
-    ("shi", re.compile(r"^(([一二三四五六七八九十]{1,3})是)(?=[^\s，,。、是])")),
+    ("shi", re.compile(r"^(([一二三四五六七八九十]{1,3})是)(?=[^\s，,。、是否])")),
 )
 # 第一章总则 (no space) is a chapter heading only when the line is short.
 _TIGHT = re.compile(rf"^(第({_N})(编|章|节))(?=[^\s:：])")
