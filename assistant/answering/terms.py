@@ -13,6 +13,7 @@ Matching is on normalized text by substring, so "雙減" in a traditional docume
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,6 +37,22 @@ STOPWORDS = frozenset(
     进行 开展 实施 做好 加强 推进 推动 落实 执行 提出 采取 通过
     的 了 和 与 及 以及 或 或者 在 对 为 有 是 等 中 上 下 里 时 呢 吗 吧 啊
     """.split()
+)
+
+
+# Question phrases cut out before segmentation, so that jieba does not glue their characters to
+# a neighbouring word ("普惠有哪些" would otherwise give "普惠有").
+_FRAME = re.compile(
+    "|".join(
+        sorted(
+            """
+            有哪些 有什么 是什么 为什么 怎么样 怎么办 怎样才能 如何才能 哪些 什么 怎么 怎样 如何
+            是否 有没有 能不能 可不可以 是多少 多少 几个 哪个 哪里 请问
+            """.split(),
+            key=len,
+            reverse=True,
+        )
+    )
 )
 
 
@@ -71,7 +88,7 @@ def query_terms(question: str) -> list[QueryTerm]:
     generic words ("落实政策") is still matched on them.
     """
     norm = normalize(question).lower()
-    words = [w.strip() for w in jieba.cut(norm) if w.strip()]
+    words = [w.strip() for w in jieba.cut(_FRAME.sub(" ", norm)) if w.strip()]
     chosen = [w for w in words if _informative(w)]
     if not chosen:
         chosen = [w for w in words if len(w) >= 2 and any(ch.isalnum() for ch in w)]

@@ -32,12 +32,12 @@ def test_agreement_counts_hits_both_retrievers_ranked_high():
     assert agreement([]) == 0.0
 
 
-def test_agreement_tips_a_borderline_coverage(shuangjian_hits):
-    # the same passages, once found by both retrievers and once by dense alone
+def test_agreement_weight_adds_to_the_score_when_set(shuangjian_hits):
     question = "学校作业设计与减负"
-    agreed = assess(question, shuangjian_hits)
     alone = [
         type(h)(chunk=h.chunk, score=h.score, ranks={"dense": 1, "bm25": None})
         for h in shuangjian_hits
     ]
-    assert assess(question, alone).score < agreed.score
+    weighted = assess(question, shuangjian_hits, agreement_weight=0.5)
+    assert weighted.score > assess(question, alone, agreement_weight=0.5).score
+    assert assess(question, shuangjian_hits, agreement_weight=0.0).score == weighted.coverage
