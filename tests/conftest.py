@@ -54,3 +54,21 @@ def seed_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
                          progress=False)
     assert not report.failed, report.failed
     return path
+
+
+# --------------------------------------------------------------------------- shipped-corpus index
+# `corpus_index_dir`: a real index of the whole shipped corpus (corpus/, ~5k chunks), built once
+# per session (about 1–3 minutes of embedding on 2 cores). Used where a claim is about the
+# product as shipped (e.g. `assistant ask` refusing what the corpus does not cover, the browser
+# test). Built from the path `corpus/` so that `assistant serve --corpus corpus` finds it current.
+
+
+@pytest.fixture(scope="session")
+def corpus_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    from assistant.config import Settings
+    from assistant.search.builder import build_index
+
+    path = tmp_path_factory.mktemp("corpus-index")
+    report = build_index([REPO / "corpus"], path, Settings(), embedder=embedder, progress=False)
+    assert not report.failed, report.failed
+    return path
