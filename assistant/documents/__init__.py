@@ -8,7 +8,9 @@ Offsets: ``Chunk.start``/``end`` index the cleaned text of the whole file (see
 also for the several documents (篇一, 篇二 …) of one file.
 
 doc_id: the file stem for the first document of a file, ``"<stem>#2"``, ``"<stem>#3"`` … for
-the following ones in file order (篇二 is ``#2`` when 篇一 is the first document). chunk_id is
+the following ones in file order (篇二 is ``#2`` when 篇一 is the first document). Documents are
+the 篇一/篇二 … articles of a file, or the articles of a collection ("…汇编(7篇)") that restart
+their numbering under a new title line; a file with neither is one document. chunk_id is
 ``"<doc_id>:<n>"`` with n counting the document's chunks from 0 in text order.
 """
 
@@ -28,8 +30,8 @@ from assistant.documents.loaders import (
     discover,
     load,
 )
-from assistant.documents.metadata import build_meta, choose_title
-from assistant.documents.structure import parse_outline, split_articles
+from assistant.documents.metadata import build_meta, choose_title, is_collection_title
+from assistant.documents.structure import parse_outline, split_articles, split_collection
 from assistant.records import Chunk
 from assistant.text import normalize
 
@@ -63,6 +65,13 @@ def ingest_file(path: Path, rel: str | None = None) -> list[Chunk]:
     cleaned = clean_file(path)
     text = cleaned.text
     preamble, articles = split_articles(cleaned.lines)
+    if (
+        cleaned.lines
+        and not preamble
+        and len(articles) == 1
+        and is_collection_title(cleaned.lines[0].text)
+    ):
+        articles = split_collection(cleaned.lines)
     pre_outline = parse_outline(preamble) if preamble else None
     pre_titles = [ln.text for ln in pre_outline.title_lines] if pre_outline else []
     units = []

@@ -51,7 +51,7 @@ class LoadedText:
     text: str
     title: str | None = None  # HTML <title>/<h1>, docx/PDF document properties
     encoding: str | None = None  # for text formats: the encoding that was detected
-    wrapped: bool = False  # lines are hard-wrapped (PDF): cleaning re-joins them
+    wrapped: bool = False  # lines were hard-wrapped (PDF) and have been re-joined
 
 
 def _hidden(part: str) -> bool:

@@ -176,6 +176,31 @@ def split_articles(lines: Sequence[Line]) -> tuple[list[Line], list[Article]]:
     return preamble, articles
 
 
+def split_collection(lines: Sequence[Line]) -> list[Article]:
+    """Split a collection without 篇 markers ("…汇编(7篇)") where a new article starts: a title
+    line, then (after lead paragraphs) the top numbering family restarting at 1 after it had
+    reached 2 or more. Without such a title line the restart is not taken as a new article."""
+    markers = [parse_marker(ln.text) for ln in lines]
+    top = next((m.family for m in markers if m is not None), None)
+    if top is None:
+        return [Article(list(lines))]
+    starts = [0]
+    highest = 0
+    for i, m in enumerate(markers):
+        if m is None or m.family != top:
+            continue
+        if m.ordinal == 1 and highest >= 2:
+            j = i - 1
+            while j > starts[-1] and markers[j] is None and not _heading_shaped(lines[j].text, 80):
+                j -= 1
+            if j > starts[-1] and markers[j] is None:
+                starts.append(j)
+            highest = 0
+        highest = max(highest, m.ordinal or 0)
+    bounds = [*starts, len(lines)]
+    return [Article(list(lines[a:b])) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
 # --- the heading tree -------------------------------------------------------------------------
 
 

@@ -165,3 +165,32 @@ def test_doc_ids_are_stems_and_numbered_articles(tmp_path: Path) -> None:
     chunks = ingest_file(f)
     assert [c.chunk_id for c in chunks] == ["plans:0", "plans#2:0"]
     assert [c.doc.title for c in chunks] == ["甲县工作计划", "乙县工作计划"]
+
+
+def test_a_collection_without_pian_markers_splits_where_a_titled_article_restarts(
+    tmp_path: Path,
+) -> None:
+    f = tmp_path / "huibian.txt"
+    f.write_text(
+        "\n".join(
+            [
+                "2023年工作计划、工作思路汇编(7篇)",
+                "2023年教育工作要点",
+                "2023年是开局之年,xx区教育系统要以党的二十大精神为指引。",
+                "一、深学笃行党的二十大精神",
+                "(一)深学精神赋能教育发展。深入贯彻落实方案。",
+                "二、稳步扩充优质资源",
+                "(一)加速推动教育项目落地。科学优化布局。",
+                "2023年学校工作计划",
+                "本学期学校工作以提高质量为中心,全面落实立德树人根本任务。",
+                "一、加强师德师风建设",
+                "(一)开展师德专题教育。组织教师学习。",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    chunks = ingest_file(f)
+    docs = list(dict.fromkeys((c.doc.doc_id, c.doc.title) for c in chunks))
+    assert docs == [("huibian", "2023年教育工作要点"), ("huibian#2", "2023年学校工作计划")]
+    second = [c for c in chunks if c.doc.doc_id == "huibian#2"]
+    assert [(c.path, c.label) for c in second] == [((), ""), (("一、加强师德师风建设",), "(一)")]
