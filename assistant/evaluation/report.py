@@ -26,6 +26,9 @@ def _f(x: float) -> str:
 
 def dataset_heading(ds: DatasetResult) -> str:
     sample = f" ({ds.sample})" if ds.sample else ""
+    scored = ds.configs[0].n_queries if ds.configs else ds.n_queries
+    if scored != ds.n_queries:
+        sample += f" ({scored} with labelled passages, {ds.n_queries - scored} unanswerable)"
     unit = "files" if ds.kind == "policy" else "passages"
     return (
         f"{ds.name}: {ds.n_queries} queries{sample}, {ds.n_passages} {unit} → "
@@ -116,7 +119,7 @@ def render_chart(run: RunResult, path: Path) -> Path:
     n = max(len(run.datasets), 1)
     cols = min(n, 2)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 3.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 4.2 * rows), squeeze=False)
     x = np.arange(len(METRICS))
     for ax, ds in zip(axes.flat, run.datasets, strict=False):
         width = 0.8 / max(len(ds.configs), 1)
@@ -131,7 +134,13 @@ def render_chart(run: RunResult, path: Path) -> Path:
         ax.set_ylim(0, 1.05)
         ax.set_title(f"{ds.name} ({ds.n_queries} queries)", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(
+            fontsize=7,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.1),
+            ncol=min(len(ds.configs), 4),
+            frameon=False,
+        )
     for ax in list(axes.flat)[len(run.datasets) :]:
         ax.axis("off")
     fig.suptitle(f"Retrieval quality — run {run.name}", fontsize=11)
