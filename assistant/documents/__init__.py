@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.documents.chunking import MAX_CHUNK_CHARS, outline_spans
+from assistant.documents.chunking import MAX_CHUNK_CHARS, Span, outline_spans
 from assistant.documents.cleaning import CleanText, clean
 from assistant.documents.loaders import (
     SUPPORTED_SUFFIXES,
@@ -85,6 +85,10 @@ def ingest_file(path: Path, rel: str | None = None) -> list[Chunk]:
     n_docs = 0
     for art_title, outline in units:
         spans = outline_spans(outline, text)
+        if not spans and outline.title_lines and art_title is None:
+            # A document that is nothing but a short heading-like line is still content.
+            lines = outline.title_lines
+            spans = [Span((), "", lines[0].start, lines[-1].end)]
         if not spans:
             continue
         n_docs += 1

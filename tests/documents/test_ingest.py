@@ -194,3 +194,14 @@ def test_a_collection_without_pian_markers_splits_where_a_titled_article_restart
     assert docs == [("huibian", "2023年教育工作要点"), ("huibian#2", "2023年学校工作计划")]
     second = [c for c in chunks if c.doc.doc_id == "huibian#2"]
     assert [(c.path, c.label) for c in second] == [((), ""), (("一、加强师德师风建设",), "(一)")]
+
+
+def test_a_one_line_note_is_a_document_not_an_empty_file(tmp_path: Path) -> None:
+    f = tmp_path / "note.txt"
+    f.write_text("关于暂停校外培训的通知\n", encoding="utf-8")
+    (chunk,) = ingest_file(f)
+    assert (chunk.text, chunk.doc.title, chunk.label) == (
+        "关于暂停校外培训的通知",
+        "关于暂停校外培训的通知",
+        "",
+    )
