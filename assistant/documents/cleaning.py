@@ -142,27 +142,24 @@ def _is_meta_widget(f: str) -> bool:
     return bool(segments) and all(_META_SEGMENT.match(s.strip()) for s in segments)
 
 
+_META_PAIR = re.compile(rf"(?P<key>{_META_KEY})\s*[:：]\s*(?P<value>[^|｜]*)")
+_DATE_KEYS = ("时间", "发布时间", "发文时间", "发布日期", "日期", "成文日期", "更新时间")
+_SOURCE_KEYS = ("来源", "文章来源", "信息来源")
+_NOT_ISSUERS = ("网络", "互联网", "网友", "本站", "原创")
+
+
 def _take_meta(f: str, original: str, meta: PageMeta) -> None:
-    body = _BULLET.sub("", f)
-    offset = len(f) - len(body)
-    for m in re.finditer(rf"{_META_KEY}\s*[:：]\s*([^|｜]*)", body):
-        key = m.group(0).split(":")[0].split("：")[0].strip()
-        value_span = (offset + m.start(1), offset + m.end(1))
-        value = original[value_span[0] : value_span[1]].strip()
+    """Record 时间 and 来源 of a widget line (``f`` is its folded form) in ``meta``."""
+    for m in _META_PAIR.finditer(f, len(f) - len(_BULLET.sub("", f))):
+        value = original[m.start("value") : m.end("value")].strip()
         if not value:
             continue
-        if key in ("时间", "发布时间", "发文时间", "发布日期", "日期", "成文日期", "更新时间"):
+        if m.group("key") in _DATE_KEYS and meta.date is None:
             d = _DATE.search(value)
-            if d and meta.date is None:
+            if d:
                 meta.date = f"{int(d.group(1)):04d}-{int(d.group(2)):02d}-{int(d.group(3)):02d}"
-        elif key in ("来源", "文章来源", "信息来源") and meta.issuer is None:
-            if not _URL.match(value) and fold(value) not in (
-                "网络",
-                "互联网",
-                "网友",
-                "本站",
-                "原创",
-            ):
+        elif m.group("key") in _SOURCE_KEYS and meta.issuer is None:
+            if not _URL.match(value) and fold(value) not in _NOT_ISSUERS:
                 meta.issuer = value
 
 
@@ -205,62 +202,77 @@ def clean(raw: str, *, markdown: bool = False) -> CleanText:
                 level, s = len(m.group(1)), m.group(2).strip(_STRIP)
         lines.append(s)
         levels.append(level)
-    folded = [fold(s) for s in lines]
-    drop = [False] * len(lines)
-    removed: list[str] = []
+    page = _Page(lines, [fold(s) for s in lines], levels, [False] * len(lines), meta)
+    _drop_anywhere(page)
+    _drop_at_edges(page)
+    _drop_repeated_titles(page)
+    return _assemble(page)
 
-    # Pass 1: patterns that mark boilerplate wherever they stand.
+
+@dataclass
+class _Page:
+    lines: list[str]  # stripped lines ("" for blank), markdown heading marks removed
+    folded: list[str]
+    levels: list[int]
+    drop: list[bool]
+    meta: PageMeta
+
+
+def _drop_block(page: _Page, i: int, belongs) -> int:
+    """Drop lines after ``i`` while ``belongs(k)`` (blank lines pass); return the next index."""
+    j = i + 1
+    while j < len(page.lines) and (not page.lines[j] or belongs(j)):
+        page.drop[j] = bool(page.lines[j]) or page.drop[j]
+        j += 1
+    return j
+
+
+def _drop_anywhere(page: _Page) -> None:
+    """Pass 1: patterns that mark boilerplate wherever they stand."""
+    lines, folded, drop, meta = page.lines, page.folded, page.drop, page.meta
     i = 0
-    n = len(lines)
-    while i < n:
+    while i < len(lines):
         s, f = lines[i], folded[i]
-        if not s or len(s) > MAX_BOILERPLATE_CHARS or levels[i]:
+        if not s or len(s) > MAX_BOILERPLATE_CHARS or page.levels[i]:
             i += 1
             continue
         fb = _BULLET.sub("", f)
-        m = _URL_LINE.match(fb)
-        if m:
+        if _URL_LINE.match(fb):
             drop[i] = True
             url = _URL.search(s)
             if url and meta.url is None:
                 meta.url = url.group(0)
-            i += 1
-            continue
-        if _NOTICE_HEAD.match(fb):
+        elif _NOTICE_HEAD.match(fb):
+            # A notice block: its numbered lines speak of the site, downloads, copyright.
             drop[i] = True
-            j = i + 1
-            while j < n:
-                if not lines[j]:
-                    j += 1
-                    continue
-                fj = folded[j]
-                if len(lines[j]) <= MAX_BOILERPLATE_CHARS and (
-                    _NOTICE_WORDS.search(fj) or _COPYRIGHT.search(fj) or _CONTACT.match(fj)
-                ):
-                    drop[j] = True
-                    j += 1
-                else:
-                    break
-            i = j
+            i = _drop_block(
+                page,
+                i,
+                lambda k: (
+                    len(lines[k]) <= MAX_BOILERPLATE_CHARS
+                    and bool(
+                        _NOTICE_WORDS.search(folded[k])
+                        or _COPYRIGHT.search(folded[k])
+                        or _CONTACT.match(folded[k])
+                    )
+                ),
+            )
             continue
-        if _RELATED_HEAD.match(fb):
+        elif _RELATED_HEAD.match(fb):
             # A related-articles list: short link titles up to the next real line.
             drop[i] = True
-            j = i + 1
-            while j < n:
-                sj = lines[j]
-                if sj and (
-                    len(sj) > 40
-                    or "。" in sj
-                    or is_marker_line(sj)
-                    or _NOTICE_HEAD.match(_BULLET.sub("", folded[j]))
-                ):
-                    break
-                drop[j] = bool(sj)
-                j += 1
-            i = j
+            i = _drop_block(
+                page,
+                i,
+                lambda k: (
+                    len(lines[k]) <= 40
+                    and "。" not in lines[k]
+                    and not is_marker_line(lines[k])
+                    and not _NOTICE_HEAD.match(_BULLET.sub("", folded[k]))
+                ),
+            )
             continue
-        if (
+        elif (
             _TAGS.match(fb)
             or _CONTACT.match(fb)
             or any(p.match(cb) or p.match(fb) for cb in (_compact(fb),) for p in _SINGLE)
@@ -276,19 +288,22 @@ def clean(raw: str, *, markdown: bool = False) -> CleanText:
                 meta.title_hint = s[t.start(1) : t.end(1)].strip()
         i += 1
 
-    # Pass 2: in the page header/footer (before the first / after the last body line), also
-    # meta widgets, navigation bars and runs of stray keyword lines.
+
+def _drop_at_edges(page: _Page) -> None:
+    """Pass 2: in the page header and footer (before the first / after the last body line),
+    also meta widgets, navigation bars and runs of three or more stray keyword lines."""
+    lines, drop = page.lines, page.drop
+    n = len(lines)
     kept = [k for k in range(n) if lines[k] and not drop[k]]
-    body = [k for k in kept if _is_body_like(lines[k]) or levels[k]]
+    body = [k for k in kept if _is_body_like(lines[k]) or page.levels[k]]
     first_body = body[0] if body else n
     last_body = body[-1] if body else -1
     edge = [k for k in kept if k < first_body or k > last_body]
     for k in edge:
-        f = folded[k]
-        if _is_meta_widget(f):
+        if _is_meta_widget(page.folded[k]):
             drop[k] = True
-            _take_meta(f, lines[k], meta)
-        elif not levels[k] and _is_nav(f):
+            _take_meta(page.folded[k], lines[k], page.meta)
+        elif not page.levels[k] and _is_nav(page.folded[k]):
             drop[k] = True
     run: list[int] = []
     for k in [k for k in edge if not drop[k]] + [n]:
@@ -302,47 +317,49 @@ def clean(raw: str, *, markdown: bool = False) -> CleanText:
                 drop[x] = True
         run = [k] if short else []
 
-    # Pass 3: duplicated titles: repeats of the first heading-like line, and a heading-like line
-    # repeating the line just before it.
-    kept = [k for k in range(n) if lines[k] and not drop[k]]
+
+def _drop_repeated_titles(page: _Page) -> None:
+    """Pass 3: repeats of the first (title) line, and a heading-like line repeating the line
+    just before it (or the title of the 篇 line before it)."""
+    lines, drop = page.lines, page.drop
+    kept = [k for k in range(len(lines)) if lines[k] and not drop[k]]
     if kept and _heading_like(lines[kept[0]]) and not is_marker_line(lines[kept[0]]):
-        title_key = _compact(folded[kept[0]])
+        title_key = _compact(page.folded[kept[0]])
         for k in kept[1:]:
-            if _compact(folded[k]) == title_key:
+            if _compact(page.folded[k]) == title_key:
                 drop[k] = True
     prev_key = None
     for k in kept:
         if drop[k]:
             continue
-        key = _compact(folded[k])
+        key = _compact(page.folded[k])
         if prev_key is not None and key == prev_key and _heading_like(lines[k]):
             drop[k] = True
         prev_key = key
-        pian = re.match(r"^篇[一二三四五六七八九十]+\s*[:：]\s*(.+)$", folded[k])
+        pian = re.match(r"^篇[一二三四五六七八九十]+\s*[:：]\s*(.+)$", page.folded[k])
         if pian:
             prev_key = _compact(pian.group(1))
 
-    for k in range(n):
-        if drop[k] and lines[k]:
-            removed.append(lines[k])
 
-    # Assemble: kept lines, at most one blank line between paragraphs.
+def _assemble(page: _Page) -> CleanText:
+    """The kept lines joined, at most one blank line between paragraphs, with offsets."""
     parts: list[str] = []
-    out_lines: list[Line] = []
+    out: list[Line] = []
     pos = 0
     pending_blank = False
-    for k in range(n):
-        if drop[k]:
+    for text, level, dropped in zip(page.lines, page.levels, page.drop, strict=True):
+        if dropped:
             continue
-        if not lines[k]:
-            pending_blank = bool(out_lines)
+        if not text:
+            pending_blank = bool(out)
             continue
-        if out_lines:
+        if out:
             sep = "\n\n" if pending_blank else "\n"
             parts.append(sep)
             pos += len(sep)
         pending_blank = False
-        parts.append(lines[k])
-        out_lines.append(Line(lines[k], pos, pos + len(lines[k]), levels[k]))
-        pos += len(lines[k])
-    return CleanText("".join(parts), out_lines, meta, removed)
+        parts.append(text)
+        out.append(Line(text, pos, pos + len(text), level))
+        pos += len(text)
+    removed = [t for t, d in zip(page.lines, page.drop, strict=True) if d and t]
+    return CleanText("".join(parts), out, page.meta, removed)
