@@ -263,13 +263,10 @@ def _leading_titles(lines: Sequence[Line], markers: list[Marker | None], has_tit
     return count
 
 
-def parse_outline(lines: Sequence[Line], *, has_title: bool = False) -> Outline:
-    """Build the heading tree of one article's lines."""
-    markers = [parse_marker(ln.text) for ln in lines]
-    markers = [None if m and m.family == "pian" else m for m in markers]
-    n_titles = _leading_titles(lines, markers, has_title)
-    # Which unnumbered lines are headings: markdown headings, and short heading-shaped lines
-    # followed by an item, or standing between items and a paragraph.
+def _line_kinds(lines: Sequence[Line], markers: list[Marker | None], n_titles: int) -> list[str]:
+    """The kind of each line after the titles: "item", "heading" or "body". Headings are
+    markdown headings and short heading-shaped lines followed by an item, or standing between
+    items and a paragraph."""
     kinds: list[str] = []
     seen_item = False
     for i in range(n_titles, len(lines)):
@@ -301,6 +298,15 @@ def parse_outline(lines: Sequence[Line], *, has_title: bool = False) -> Outline:
             kinds.append("heading")
         else:
             kinds.append("body")
+    return kinds
+
+
+def parse_outline(lines: Sequence[Line], *, has_title: bool = False) -> Outline:
+    """Build the heading tree of one article's lines."""
+    markers = [parse_marker(ln.text) for ln in lines]
+    markers = [None if m and m.family == "pian" else m for m in markers]
+    n_titles = _leading_titles(lines, markers, has_title)
+    kinds = _line_kinds(lines, markers, n_titles)
 
     def anchor_family(pos: int) -> str | None:
         """The family of the first item after an unnumbered heading (it sits just above it)."""
