@@ -28,7 +28,12 @@ from typing import Any
 import numpy as np
 
 from assistant.config import DEFAULT_EMBED_MODEL, Settings, load_settings
-from assistant.offline_model import ensure_offline_model, quiet_loading, set_offline_mode
+from assistant.offline_model import (
+    OfflineModelError,
+    ensure_offline_model,
+    quiet_loading,
+    set_offline_mode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +169,15 @@ def resolve_model(name: str, cache_dir: Path, *, progress: bool = True) -> Path:
     if cached is not None:
         return cached
     if name == DEFAULT_EMBED_MODEL:
-        return ensure_offline_model(cache_dir, progress=progress)
+        try:
+            return ensure_offline_model(cache_dir, progress=progress)
+        except OfflineModelError as exc:
+            raise EmbeddingModelError(str(exc)) from exc
+        except OSError as exc:
+            raise EmbeddingModelError(
+                f"cannot build the offline embedding model under {cache_dir}: {exc}. Set "
+                "ASSISTANT_CACHE_DIR (or cache_dir in assistant.toml) to a writable directory."
+            ) from exc
     if os.environ.get("HF_HUB_OFFLINE") == "0":
         from huggingface_hub import snapshot_download
 

@@ -197,3 +197,13 @@ def test_hf_cache_resolution_does_not_mistake_a_path_for_a_hub_id(tmp_path: Path
     relative = "./models/not-here"
     with pytest.raises(EmbeddingModelError, match="does not exist"):
         resolve_model(relative, tmp_path)
+
+
+def test_an_unusable_cache_dir_gets_a_clear_error(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    not_a_dir = tmp_path / "cache-is-a-file"
+    not_a_dir.write_text("")
+    with pytest.raises(EmbeddingModelError, match="ASSISTANT_CACHE_DIR"):
+        resolve_model(DEFAULT_EMBED_MODEL, not_a_dir, progress=False)
