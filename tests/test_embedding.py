@@ -134,7 +134,8 @@ def test_a_directory_without_onnx_falls_back_to_torch(embedder, tmp_path, caplog
     assert cosine > 0.98
 
 
-def test_an_unknown_hub_model_offline_gets_instructions(tmp_path, no_network):
+def test_an_unknown_hub_model_offline_gets_instructions(tmp_path, monkeypatch, no_network):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # unset means offline here
     with pytest.raises(EmbeddingModelError) as err:
         load_embedder(Settings(cache_dir=tmp_path), model="example-org/no-such-embedding-model")
     message = str(err.value)
