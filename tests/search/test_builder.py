@@ -1,0 +1,243 @@
+"""Incremental builds of a real on-disk index from small files, with the real model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.search import builder
+from assistant.search.builder import build_index
+from assistant.search.retriever import Retriever
+from assistant.search.store import (
+    IndexMismatchError,
+    current_generation,
+    generation_dirs,
+    read_manifest,
+)
+
+pytestmark = pytest.mark.slow
+
+FILES = {
+    "plans/a.txt": """榆中县2023年教育工作要点
+
+一、落实双减政策
+1.严格落实“双减”政策，减轻学生过重作业负担和校外培训负担。
+2.规范校外培训机构管理，开展专项治理行动。
+二、加强学校体育
+3.保证学生每天校内体育活动时间不少于1小时。
+""",
+    "plans/b.txt": """会宁县2022年教育工作总结
+
+一、教师队伍建设
+1.开展教师全员培训，提升教师信息技术应用能力。
+2.落实乡村教师生活补助政策。
+""",
+    "c.md": """# 学前教育条例
+
+第一条 为了规范学前教育，促进学前教育普及普惠，制定本条例。
+
+第二条 幼儿园应当以游戏为基本活动。
+""",
+}
+
+
+class CountingEmbedder:
+    """The real embedder, counting the passages it is asked to encode."""
+
+    def __init__(self, real):
+        self.real = real
+        self.model_name, self.dim, self.backend = real.model_name, real.dim, real.backend
+        self.passages: list[str] = []
+
+    def embed_passages(self, texts, **kw):
+        self.passages.extend(texts)
+        return self.real.embed_passages(texts, **kw)
+
+    def embed_queries(self, texts):
+        return self.real.embed_queries(texts)
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    root = tmp_path / "corpus"
+    for rel, text in FILES.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def spy(embedder) -> CountingEmbedder:
+    return CountingEmbedder(embedder)
+
+
+def build(corpus, index_dir, spy, **kw):
+    spy.passages.clear()
+    return build_index([corpus], index_dir, Settings(), embedder=spy, progress=False, **kw)
+
+
+def texts(index_dir, spy, query="教育", k=20):
+    r = Retriever.open(index_dir, Settings(), embedder=spy)
+    try:
+        return [h.chunk.text for h in r.search(query, k=k, mode="bm25")]
+    finally:
+        r.close()
+
+
+def test_first_build_indexes_every_file_with_hashes_in_the_manifest(corpus, tmp_path, spy):
+    report = build(corpus, tmp_path / "index", spy)
+    assert sorted(report.added) == sorted(FILES) and report.failed == []
+    assert report.chunks == 7 == report.embedded == len(spy.passages)
+    manifest = read_manifest(current_generation(tmp_path / "index"))
+    assert manifest.model == spy.model_name and manifest.dim == 384 and manifest.dense == "flat"
+    for rel, text in FILES.items():
+        entry = manifest.files[rel]
+        assert entry.sha256 == hashlib.sha256(text.encode()).hexdigest()
+    assert {rel: e.chunks for rel, e in manifest.files.items()} == {
+        "plans/a.txt": 3,
+        "plans/b.txt": 2,
+        "c.md": 2,
+    }
+    assert manifest.normalization["script"] == "OpenCC t2s"
+    # the embedded text carries the document title and heading path
+    assert "榆中县2023年教育工作要点 · 一、落实双减政策 · 1.严格落实" in "\n".join(spy.passages)
+
+
+def test_unchanged_corpus_embeds_nothing(corpus, tmp_path, spy):
+    build(corpus, tmp_path / "index", spy)
+    report = build(corpus, tmp_path / "index", spy)
+    assert (report.added, report.updated, report.removed) == ([], [], [])
+    assert report.unchanged == 3 and report.embedded == 0 and spy.passages == []
+    assert report.reused == report.chunks == 7
+
+
+def test_add_change_delete_touch_only_those_files(corpus, tmp_path, spy):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    # change one item of b, add d, delete c
+    b = corpus / "plans/b.txt"
+    b.write_text(FILES["plans/b.txt"].replace("生活补助政策", "生活补助和周转宿舍政策"), "utf-8")
+    (corpus / "d.txt").write_text(
+        "景泰县2024年工作计划\n\n1.推进县域普通高中振兴。\n2.建设智慧校园。\n", encoding="utf-8"
+    )
+    (corpus / "c.md").unlink()
+    report = build(corpus, index_dir, spy)
+    assert report.added == ["d.txt"] and report.updated == ["plans/b.txt"]
+    assert report.removed == ["c.md"] and report.unchanged == 1
+    # only the edited item and the new file's items were embedded
+    assert report.embedded == len(spy.passages) == 3
+    assert sorted(p.split(" · ")[-1] for p in spy.passages) == [
+        "1.推进县域普通高中振兴。",
+        "2.建设智慧校园。",
+        "2.落实乡村教师生活补助和周转宿舍政策。",
+    ]
+    assert report.chunks == 3 + 2 + 2
+    manifest = read_manifest(current_generation(index_dir))
+    assert sorted(manifest.files) == ["d.txt", "plans/a.txt", "plans/b.txt"]
+    found = texts(index_dir, spy, "学前教育 幼儿园 周转宿舍 智慧校园")
+    assert not any("幼儿园" in t for t in found)  # deleted file's chunks are gone
+    assert any("周转宿舍" in t for t in found) and any("智慧校园" in t for t in found)
+    assert len(generation_dirs(index_dir)) == 1  # the old generation was removed
+
+
+def test_unreadable_new_file_is_reported_and_skipped(corpus, tmp_path, spy):
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "blob.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    report = build(corpus, tmp_path / "index", spy)
+    assert {Path(f.path).name: f.kind for f in report.failed} == {
+        "empty.txt": "empty",
+        "blob.pdf": "corrupt",
+    }
+    assert all(Path(f.path).name in f.message for f in report.failed)
+    assert (
+        report.chunks == 7
+        and "empty.txt" not in read_manifest(current_generation(tmp_path / "index")).files
+    )
+
+
+def test_previously_indexed_file_that_now_fails_keeps_its_chunks(corpus, tmp_path, spy):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    (corpus / "plans/a.txt").write_bytes(b"\x00\x01\x02binary junk\x00" * 50)
+    report = build(corpus, index_dir, spy)
+    assert [Path(f.path).name for f in report.failed] == ["a.txt"]
+    assert report.failed[0].kind == "binary" and "previously indexed version is kept" in (
+        report.failed[0].message
+    )
+    assert report.kept == ["plans/a.txt"] and report.updated == [] and report.embedded == 0
+    assert report.chunks == 7
+    assert any("校外培训" in t for t in texts(index_dir, spy, "校外培训"))
+    # the manifest keeps the hash of the version that is indexed, so a fixed file re-indexes
+    entry = read_manifest(current_generation(index_dir)).files["plans/a.txt"]
+    assert entry.sha256 == hashlib.sha256(FILES["plans/a.txt"].encode()).hexdigest()
+
+
+def test_changed_ingestion_code_reingests_but_reuses_vectors(corpus, tmp_path, spy, monkeypatch):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    monkeypatch.setattr(builder, "pipeline_fingerprint", lambda: "something-else")
+    report = build(corpus, index_dir, spy)
+    assert report.reingested == 3 and report.unchanged == 3 and report.embedded == 0
+    assert read_manifest(current_generation(index_dir)).pipeline == "something-else"
+
+
+def test_rebuild_reembeds_everything(corpus, tmp_path, spy):
+    build(corpus, tmp_path / "index", spy)
+    report = build(corpus, tmp_path / "index", spy, rebuild=True)
+    assert sorted(report.added) == sorted(FILES) and report.embedded == 7
+
+
+def test_other_model_is_refused_before_anything_is_written(corpus, tmp_path, spy):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    before = current_generation(index_dir)
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        build_index(
+            [corpus], index_dir, Settings(embed_model="BAAI/bge-small-zh-v1.5"), progress=False
+        )
+    assert current_generation(index_dir) == before
+
+
+def test_newer_format_index_is_not_overwritten(corpus, tmp_path, spy):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    path = current_generation(index_dir) / "manifest.json"
+    data = json.loads(path.read_text())
+    data["format_version"] = 99
+    path.write_text(json.dumps(data))
+    with pytest.raises(IndexMismatchError, match="newer"):
+        build(corpus, index_dir, spy)
+    assert json.loads(path.read_text())["format_version"] == 99
+
+
+def test_hnsw_can_be_chosen_and_answers(corpus, tmp_path, spy):
+    report = build(corpus, tmp_path / "index", spy, dense="hnsw")
+    assert report.dense == "hnsw"
+    r = Retriever.open(tmp_path / "index", Settings(), embedder=spy)
+    assert r.manifest.dense == "hnsw"
+    assert "双减" in r.search("减轻作业负担", k=1, mode="dense")[0].chunk.text
+
+
+def test_leftover_generation_of_a_killed_build_is_cleaned_up(corpus, tmp_path, spy):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    junk = index_dir / "gen-000099"
+    junk.mkdir()
+    (junk / "chunks.sqlite").write_bytes(b"half written")
+    build(corpus, index_dir, spy)
+    assert not junk.exists() and len(generation_dirs(index_dir)) == 1
+
+
+def test_relative_paths_key_the_files(corpus, tmp_path, spy):
+    # indexing a copy elsewhere with the same relative paths reuses everything
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus, copy)
+    report = build(copy, index_dir, spy)
+    assert report.unchanged == 3 and report.embedded == 0
