@@ -31,6 +31,9 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    # Vector index: "auto" (exact below hnsw_threshold vectors, HNSW from there), "flat", "hnsw"
+    dense_index: str = "auto"
+    hnsw_threshold: int = 50_000
     # LLM (optional): provider "openai" (any OpenAI-compatible endpoint) or "ollama"
     llm_provider: str | None = None
     llm_base_url: str | None = None
