@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from assistant.config import Settings, load_settings
 from assistant.records import Chunk
-from assistant.search.dense import DEFAULT_HNSW_THRESHOLD, DenseIndex, DenseKind, choose_kind
+from assistant.search.dense import DenseIndex, DenseKind, choose_kind
 from assistant.search.lexical import LexicalIndex
 from assistant.search.passage import PASSAGE_RECIPE, stored_chunk
 from assistant.search.store import (
@@ -92,9 +92,7 @@ def embed_passages(lazy: LazyEmbedder, texts: Sequence[str], progress: bool) -> 
 
 def dense_kind(settings: Settings, n: int, override: str | None = None) -> DenseKind:
     """The FAISS index kind for ``n`` vectors: the override, else the settings' choice."""
-    setting = override or getattr(settings, "dense_index", None) or "auto"
-    threshold = int(getattr(settings, "hnsw_threshold", None) or DEFAULT_HNSW_THRESHOLD)
-    return choose_kind(n, setting, threshold)
+    return choose_kind(n, override or settings.dense_index, settings.hnsw_threshold)
 
 
 def now_iso() -> str:

@@ -1,0 +1,56 @@
+"""Writing one generation: the all-or-nothing commit and the vector index choice."""
+
+import numpy as np
+import pytest
+
+from assistant.config import Settings
+from assistant.search.passage import stored_chunk
+from assistant.search.retriever import Retriever
+from assistant.search.store import FileEntry, Manifest, current_generation, generation_dirs
+from assistant.search.writer import NORMALIZATION, dense_kind, index_chunks, write_generation
+
+
+def test_dense_kind_follows_settings_and_override():
+    assert dense_kind(Settings(), 10) == "flat"
+    assert dense_kind(Settings(), 50_000) == "hnsw"
+    assert dense_kind(Settings(hnsw_threshold=5), 7) == "hnsw"
+    assert dense_kind(Settings(dense_index="flat", hnsw_threshold=5), 7) == "flat"
+    assert dense_kind(Settings(dense_index="flat"), 7, "hnsw") == "hnsw"
+
+
+def manifest(n: int, dim: int) -> Manifest:
+    return Manifest(
+        model="m",
+        dim=dim,
+        files={"f": FileEntry(sha256="", chunks=n)},
+        chunks=n,
+        normalization=dict(NORMALIZATION),
+    )
+
+
+def test_a_failed_write_leaves_the_committed_generation_alone(tmp_path, chunks):
+    stored = [stored_chunk(c, "f") for c in chunks]
+    vectors = np.eye(len(stored), 8, dtype=np.float32)
+    first = write_generation(tmp_path, stored, vectors, manifest(len(stored), 8))
+    with pytest.raises(ValueError):  # the vector index cannot be built from 1-D vectors
+        write_generation(
+            tmp_path, stored, vectors.ravel()[: len(stored)].reshape(-1), manifest(len(stored), 8)
+        )
+    assert current_generation(tmp_path) == first and generation_dirs(tmp_path) == [first]
+    with pytest.raises(ValueError, match="7 chunks but 3 vectors"):
+        write_generation(tmp_path, stored, vectors[:3], manifest(len(stored), 8))
+
+
+@pytest.mark.slow
+def test_index_chunks_builds_a_searchable_index(tmp_path, chunks, embedder):
+    gen = index_chunks(
+        chunks, tmp_path, Settings(hnsw_threshold=5), embedder=embedder, progress=False
+    )
+    r = Retriever.open(tmp_path, Settings(), embedder=embedder)
+    assert r.generation == gen and r.manifest.dense == "hnsw" and len(r) == 7
+    assert r.manifest.files == {
+        "plans/zl.txt": FileEntry(sha256="", chunks=3),
+        "plans/fs.txt": FileEntry(sha256="", chunks=2),
+        "laws/教育法.md": FileEntry(sha256="", chunks=2),
+    }
+    assert r.search("学校的义务", k=1)[0].chunk.chunk_id == "law:1"
