@@ -85,9 +85,12 @@ def render_markdown(run: RunResult) -> str:
         "",
         f"- created: {run.created}",
         f"- embedding model: {s.get('embed_model')} ({s.get('embed_backend')})",
-        f"- command: `{run.command}`" if run.command else "",
-        "",
+        f"- hybrid fusion: RRF k={s.get('rrf_k')}, weights dense {s.get('dense_weight')} / "
+        f"bm25 {s.get('bm25_weight')}",
     ]
+    if run.command:
+        lines.append(f"- command: `{run.command}`")
+    lines.append("")
     for ds in run.datasets:
         lines += [f"## {dataset_heading(ds)}", "", *metrics_table(ds), ""]
         if ds.kind == "policy":
@@ -105,7 +108,7 @@ def render_markdown(run: RunResult) -> str:
         if ds.broken_labels:
             lines += [f"**{len(ds.broken_labels)} broken label(s)** (quote matches no chunk):", ""]
             lines += [f"- {b}" for b in ds.broken_labels] + [""]
-    return "\n".join(line for line in lines if line is not None) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def render_chart(run: RunResult, path: Path) -> Path:

@@ -139,8 +139,10 @@ def _index_dir(path: Path | None) -> Iterator[Path]:
 
 
 def _reusable(index_dir: Path, n_chunks: int, model: str) -> bool:
-    """A kept BEIR index can be reused when it holds the same number of chunks of the model."""
+    """A kept BEIR index is reused when it holds as many chunks, of the same model, made the
+    same way (passage recipe and normalization recorded in its manifest)."""
     from assistant.search.store import current_generation, read_manifest
+    from assistant.search.writer import NORMALIZATION
 
     gen = current_generation(index_dir)
     if gen is None:
@@ -149,7 +151,12 @@ def _reusable(index_dir: Path, n_chunks: int, model: str) -> bool:
         manifest = read_manifest(gen)
     except Exception:  # noqa: BLE001 - anything unreadable is simply rebuilt
         return False
-    return manifest.chunks == n_chunks and manifest.model == model and manifest.pipeline == "chunks"
+    return (
+        manifest.chunks == n_chunks
+        and manifest.model == model
+        and manifest.pipeline == "chunks"
+        and manifest.normalization == NORMALIZATION
+    )
 
 
 def evaluate_beir(
