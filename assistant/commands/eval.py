@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
         configs = make_configs(args.mode, args.per_doc)
         datasets, samples = [], {}
         for folder in args.beir:
-            full = load_beir(folder)
+            full = load_beir(folder, split=args.split)
             ds = full.limited(args.limit, seed=args.seed)
             if len(ds.queries) < len(full.queries):
                 samples[ds.name] = (

@@ -117,7 +117,7 @@ def _find_qrels(folder: Path, split: str) -> Path:
         return candidates[0]
     if candidates:
         names = ", ".join(p.name for p in candidates)
-        raise DatasetError(f"{sub}: no {split}.tsv; choose a split among {names}")
+        raise DatasetError(f"{sub}: no {split}.tsv; choose a split (--split) among {names}")
     raise DatasetError(f"{folder}: no qrels.tsv or qrels/{split}.tsv")
 
 
