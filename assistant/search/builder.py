@@ -75,6 +75,7 @@ class BuildReport:
     generation: str = ""
     model: str = ""
     dense: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: read, embed, write
 
     def summary(self) -> str:
         return (
@@ -100,6 +101,7 @@ class BuildReport:
             "generation": self.generation,
             "model": self.model,
             "dense": self.dense,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
 
@@ -264,6 +266,7 @@ def build_index(
             pipeline = pipeline_fingerprint()
             plan = _plan(discover([Path(p) for p in paths]), prev, pipeline, report, progress)
             stored = _assemble(plan, prev)
+            report.timings["read"] = time.perf_counter() - started
 
             # Vectors: carried rows keep theirs, known passages reuse theirs, the rest are new.
             by_hash = prev.table.rows_by_hash() if prev is not None else {}
@@ -273,8 +276,10 @@ def build_index(
             )
             to_embed = np.flatnonzero(source < 0)
             fresh = None
+            mark = time.perf_counter()
             if len(to_embed):
                 fresh = embed_passages(lazy, [stored[i].passage for i in to_embed], progress)
+            report.timings["embed"] = time.perf_counter() - mark
             if lazy.loaded or prev is None:
                 emb = lazy.get()
                 model, dim, backend = emb.model_name, emb.dim, getattr(emb, "backend", None)
@@ -302,7 +307,9 @@ def build_index(
                 normalization=dict(NORMALIZATION), dense=kind, pipeline=pipeline,
                 backend=backend, created=now_iso(),
             )  # fmt: skip
+            mark = time.perf_counter()
             gen = write_generation(index_dir, stored, vectors, manifest, progress=progress)
+            report.timings["write"] = time.perf_counter() - mark
         finally:
             if prev is not None:
                 prev.table.close()

@@ -1,0 +1,357 @@
+"""Index build and query speed, memory and disk size, at the shipped corpus and at scale.
+
+For one corpus this builds a fresh index (``assistant.search.build_index``, the model loaded
+before the clock starts), then measures:
+
+- build throughput: chunks/s over the whole build, with the read / embed / write phases, and
+  beside it the raw model encode throughput (``Embedder.embed_passages`` on a sample of the same
+  passages, no index work), wall-clock and per CPU-second (the machine is shared: the CPU-second
+  figure moves much less with other load);
+- query latency p50/p95 per mode (hybrid, dense, bm25, hybrid with per_doc=2, phrase search)
+  over the policy query set, after a warm-up query, with the model already loaded;
+- for an HNSW index: recall@10 of HNSW against exact search for the same query vectors, and the
+  latency of the exact search beside it;
+- peak RSS (``resource.getrusage``) of the build process and, separately, of a process that only
+  opens the index and answers queries;
+- the index size on disk, per file kind.
+
+The build and the query phase each run in their own subprocess so their peak RSS is their own.
+
+Usage (figures go to stdout as a markdown table, and as JSON to --out):
+
+    .venv/bin/python eval/bench_speed.py                       # the shipped corpus/
+    .venv/bin/python eval/bench_speed.py --chunks 100000 \
+        --lawref ../shared/policy_corpora/lawrefbook_all_markdown.tar.gz
+
+``--lawref`` extracts the LawRefBook tarball into the work directory and takes a seeded random
+choice of its laws whose estimated article count reaches ``--chunks``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PHASE_MARK = "BENCH-RESULT "
+ARTICLE = re.compile(r"^\s*(?:#+\s*)?第[一二三四五六七八九十百千零〇两]+条", re.M)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    pos = (len(ordered) - 1) * q
+    lo, hi = int(pos), min(int(pos) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def load_queries(path: Path) -> list[str]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                out.append(json.loads(line)["query"])
+    return out
+
+
+# ---------------------------------------------------------------------------- phases
+
+
+def phase_build(corpus: Path, index_dir: Path, dense: str | None, sample: int) -> dict:
+    from assistant.config import load_settings
+    from assistant.embedding import load_embedder
+    from assistant.search.builder import build_index
+    from assistant.search.store import CHUNKS_FILE, current_generation
+
+    settings = load_settings()
+    t = time.perf_counter()
+    embedder = load_embedder(settings)
+    load_s = time.perf_counter() - t
+    cpu0 = time.process_time()
+    report = build_index([corpus], index_dir, settings, embedder=embedder, dense=dense)
+    build_cpu = time.process_time() - cpu0
+    build_rss = peak_rss_mb()
+
+    # Raw encode throughput on a sample of the very passages just indexed.
+    import sqlite3
+
+    con = sqlite3.connect(current_generation(index_dir) / CHUNKS_FILE)
+    passages = [r[0] for r in con.execute("SELECT passage FROM chunks")]
+    con.close()
+    rng = random.Random(13)
+    texts = rng.sample(passages, min(sample, len(passages)))
+    embedder.embed_passages(texts[:32], progress=False)  # warm-up
+    wall, cpu = time.perf_counter(), time.process_time()
+    embedder.embed_passages(texts, progress=False)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "files": len(report.added) + report.unchanged,
+        "failed": len(report.failed),
+        "chunks": report.chunks,
+        "dense": report.dense,
+        "model": report.model,
+        "backend": embedder.backend,
+        "model_load_s": round(load_s, 1),
+        "build_s": round(report.seconds, 1),
+        "build_cpu_s": round(build_cpu, 1),
+        "phases_s": {k: round(v, 1) for k, v in report.timings.items()},
+        "build_chunks_per_s": round(report.chunks / report.seconds, 1),
+        "build_chunks_per_cpu_s": round(report.chunks / build_cpu, 1),
+        "embed_phase_chunks_per_s": round(report.embedded / report.timings["embed"], 1)
+        if report.timings.get("embed")
+        else None,
+        "encode_sample": len(texts),
+        "encode_passages_per_s": round(len(texts) / wall, 1),
+        "encode_passages_per_cpu_s": round(len(texts) / cpu, 1),
+        "mean_passage_chars": round(statistics.mean(len(p) for p in passages), 1),
+        "build_peak_rss_mb": round(build_rss, 0),
+        "cpu_threads": os.cpu_count(),
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _timed(fn, items) -> list[float]:
+    out = []
+    for item in items:
+        t = time.perf_counter()
+        fn(item)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def phase_query(index_dir: Path, queries: list[str], repeat: int) -> dict:
+    import numpy as np
+
+    from assistant.config import load_settings
+    from assistant.search.fusion import top_k
+    from assistant.search.retriever import Retriever
+    from assistant.text import normalize
+
+    settings = load_settings()
+    t = time.perf_counter()
+    retriever = Retriever.open(index_dir, settings)
+    open_s = time.perf_counter() - t
+    t = time.perf_counter()
+    retriever.search(queries[0], k=10)  # loads the model
+    first_s = time.perf_counter() - t
+    runs = queries * repeat
+    latency = {}
+    for name, fn in {
+        "hybrid": lambda q: retriever.search(q, k=10),
+        "dense": lambda q: retriever.search(q, k=10, mode="dense"),
+        "bm25": lambda q: retriever.search(q, k=10, mode="bm25"),
+        "hybrid+per_doc2": lambda q: retriever.search(q, k=10, per_doc=2),
+        "phrase": lambda q: retriever.phrase_search(q[:6], k=20),
+    }.items():
+        ms = _timed(fn, runs)
+        latency[name] = {
+            "p50_ms": round(percentile(ms, 0.5), 1),
+            "p95_ms": round(percentile(ms, 0.95), 1),
+            "n": len(ms),
+        }
+    embedder = retriever.embedder()
+    qvecs = embedder.embed_queries([normalize(q) for q in queries])
+    ms = _timed(lambda q: embedder.embed_queries([normalize(q)]), queries)
+    latency["query_embedding_only"] = {
+        "p50_ms": round(percentile(ms, 0.5), 1),
+        "p95_ms": round(percentile(ms, 0.95), 1),
+        "n": len(ms),
+    }
+    out = {
+        "open_s": round(open_s, 2),
+        "first_query_s": round(first_s, 1),
+        "chunks": len(retriever),
+        "dense": retriever.manifest.dense,
+        "latency": latency,
+    }
+    dense = retriever._dense
+    vectors = np.asarray(dense.vectors)
+    ms_exact, ms_index, recalls = [], [], []
+    for q in qvecs:
+        t = time.perf_counter()
+        exact, _ = top_k(vectors @ q, 10)
+        ms_exact.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        got, _ = dense.search(q, 10)
+        ms_index.append((time.perf_counter() - t) * 1000)
+        recalls.append(len(set(exact.tolist()) & set(got.tolist())) / 10)
+    out["vector_search"] = {
+        "kind": dense.kind,
+        "faiss_p50_ms": round(percentile(ms_index, 0.5), 2),
+        "exact_numpy_p50_ms": round(percentile(ms_exact, 0.5), 2),
+        "recall_at_10_vs_exact": round(statistics.mean(recalls), 4),
+    }
+    out["query_peak_rss_mb"] = round(peak_rss_mb(), 0)
+    retriever.close()
+    return out
+
+
+# ---------------------------------------------------------------------------- orchestration
+
+
+def run_phase(args: list[str]) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        check=True,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith(PHASE_MARK):
+            return json.loads(line[len(PHASE_MARK) :])
+    raise RuntimeError(f"phase {args[0]} printed no result")
+
+
+def disk_usage(index_dir: Path) -> dict[str, float]:
+    from assistant.search.store import current_generation
+
+    gen = current_generation(index_dir)
+    sizes: dict[str, float] = {}
+    for path in gen.rglob("*"):
+        if path.is_file():
+            key = "bm25/" if path.parent.name == "bm25" else path.name
+            sizes[key] = sizes.get(key, 0) + path.stat().st_size
+    mb = {k: round(v / 2**20, 1) for k, v in sorted(sizes.items())}
+    mb["total"] = round(sum(sizes.values()) / 2**20, 1)
+    return mb
+
+
+def lawref_corpus(tarball: Path, work: Path, chunks: int, seed: int) -> tuple[Path, int, int]:
+    """Extract the tarball and copy a random choice of laws reaching ~``chunks`` articles."""
+    extracted = work / "lawref-all"
+    if not extracted.is_dir():
+        with tarfile.open(tarball) as tar:
+            tar.extractall(extracted, filter="data")
+    files = sorted(p for p in extracted.rglob("*.md") if p.name != "_index.md")
+    random.Random(seed).shuffle(files)
+    corpus = work / f"lawref-{chunks}"
+    if corpus.exists():
+        shutil.rmtree(corpus)
+    corpus.mkdir(parents=True)
+    estimate = 0
+    taken = 0
+    for path in files:
+        if estimate >= chunks:
+            break
+        text = path.read_text(encoding="utf-8", errors="replace")
+        estimate += len(ARTICLE.findall(text)) + 1
+        target = corpus / path.relative_to(extracted)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+        taken += 1
+    return corpus, taken, estimate
+
+
+def markdown(result: dict) -> str:
+    b, q, d = result["build"], result["query"], result["disk_mb"]
+    lat = q["latency"]
+    vs = q["vector_search"]
+    rows = [
+        f"| corpus | {result['label']} |",
+        "|---|---|",
+        f"| files / chunks | {b['files']} / {b['chunks']} (mean passage {b['mean_passage_chars']}"
+        " chars) |",
+        f"| vector index | {b['dense']} ({b['model']}, {b['backend']}) |",
+        f"| build (model loaded) | {b['build_s']} s = {b['build_chunks_per_s']} chunks/s "
+        f"({b['build_chunks_per_cpu_s']} per CPU-s); read {b['phases_s'].get('read')} s, "
+        f"embed {b['phases_s'].get('embed')} s, write {b['phases_s'].get('write')} s |",
+        f"| raw model encode, same passages | {b['encode_passages_per_s']} passages/s "
+        f"({b['encode_passages_per_cpu_s']} per CPU-s), sample of {b['encode_sample']} |",
+    ]
+    for mode in ("hybrid", "dense", "bm25", "hybrid+per_doc2", "phrase", "query_embedding_only"):
+        rows.append(
+            f"| query {mode} p50 / p95 | {lat[mode]['p50_ms']} / {lat[mode]['p95_ms']} ms"
+            f" (n={lat[mode]['n']}) |"
+        )
+    rows += [
+        f"| vector search alone ({vs['kind']}) p50 | {vs['faiss_p50_ms']} ms (exact numpy "
+        f"{vs['exact_numpy_p50_ms']} ms); recall@10 vs exact {vs['recall_at_10_vs_exact']} |",
+        f"| open index / first query (model load) | {q['open_s']} s / {q['first_query_s']} s |",
+        f"| peak RSS build / query process | {b['build_peak_rss_mb']:.0f} MB / "
+        f"{q['query_peak_rss_mb']:.0f} MB |",
+        "| index on disk | " + ", ".join(f"{k} {v} MB" for k, v in d.items()) + " |",
+        f"| load average after build | {b['loadavg_after']} (2 cores) |",
+    ]
+    return "\n".join(rows)
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] in ("_build", "_query"):
+        phase, rest = sys.argv[1], sys.argv[2:]
+        if phase == "_build":
+            corpus, index_dir, dense, sample = rest
+            res = phase_build(Path(corpus), Path(index_dir), dense or None, int(sample))
+        else:
+            index_dir, queries, repeat = rest
+            res = phase_query(Path(index_dir), load_queries(Path(queries)), int(repeat))
+        print(PHASE_MARK + json.dumps(res, ensure_ascii=False), flush=True)
+        return 0
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    ap.add_argument("--lawref", type=Path, help="LawRefBook markdown tarball (scale run)")
+    ap.add_argument("--chunks", type=int, default=100_000, help="target size of the scale run")
+    ap.add_argument("--dense", choices=("auto", "flat", "hnsw"), default="auto")
+    ap.add_argument("--queries", type=Path, default=ROOT / "eval" / "policy_queries.jsonl")
+    ap.add_argument("--repeat", type=int, default=3, help="passes over the query set per mode")
+    ap.add_argument("--sample", type=int, default=512, help="passages for the raw encode figure")
+    ap.add_argument("--work", type=Path, help="work directory (default: a temporary one)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--out", type=Path, help="write the JSON result here")
+    args = ap.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-speed-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        if args.lawref:
+            corpus, taken, estimate = lawref_corpus(args.lawref, work, args.chunks, seed=13)
+            label = f"LawRefBook sample: {taken} laws (~{estimate} articles estimated)"
+        else:
+            corpus, label = args.corpus, f"shipped corpus ({args.corpus})"
+        index_dir = work / "index"
+        if index_dir.exists():
+            shutil.rmtree(index_dir)
+        print(f"building {label} into {index_dir} …", file=sys.stderr)
+        build = run_phase(["_build", str(corpus), str(index_dir), args.dense, str(args.sample)])
+        print("querying …", file=sys.stderr)
+        query = run_phase(["_query", str(index_dir), str(args.queries), str(args.repeat)])
+        result = {
+            "label": label,
+            "command": " ".join(["eval/bench_speed.py", *sys.argv[1:]]),
+            "date": time.strftime("%Y-%m-%d"),
+            "build": build,
+            "query": query,
+            "disk_mb": disk_usage(index_dir),
+        }
+    finally:
+        if not args.keep and args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
