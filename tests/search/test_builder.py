@@ -241,3 +241,22 @@ def test_relative_paths_key_the_files(corpus, tmp_path, spy):
     shutil.copytree(corpus, copy)
     report = build(copy, index_dir, spy)
     assert report.unchanged == 3 and report.embedded == 0
+
+
+def test_rebuild_with_another_model_replaces_the_index(corpus, tmp_path, spy, embedding_cache_dir):
+    from assistant.offline_model import offline_model_dir
+
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    # the same weights named by their directory count as another model for the index
+    other = Settings(
+        embed_model=str(offline_model_dir(embedding_cache_dir)), cache_dir=embedding_cache_dir
+    )
+    with pytest.raises(IndexMismatchError):
+        build_index([corpus], index_dir, other, progress=False)
+    report = build_index([corpus], index_dir, other, rebuild=True, progress=False)
+    assert report.embedded == 7 and report.model == other.embed_model
+    with pytest.raises(IndexMismatchError, match=f"ASSISTANT_EMBED_MODEL={other.embed_model}"):
+        Retriever.open(index_dir, Settings())
+    r = Retriever.open(index_dir, other)
+    assert "双减" in r.search("减轻作业负担", k=1, mode="dense")[0].chunk.text
