@@ -27,8 +27,12 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +225,7 @@ _KEEP_FROM_NFKC = "\u32ff\ua7f2\ua7f3\ua7f4\uab69\uff5e"  # e.g. U+FF5E FULLWIDT
 _PLACEHOLDERS = "".join(chr(0xFDD0 + i) for i in range(len(_KEEP_FROM_NFKC)))  # noncharacters
 
 
-def build_tokenizer(e5: E5S1File):  # -> tokenizers.Tokenizer
+def build_tokenizer(e5: E5S1File) -> Tokenizer:
     """XLM-R's Unigram tokenizer from the file's pieces and scores."""
     from tokenizers import (
         AddedToken,
