@@ -51,6 +51,12 @@ def locality(doc: DocumentMeta) -> str:
     return WITHHELD if doc.region_withheld else ""
 
 
+def article_number(doc: DocumentMeta) -> int:
+    """1 for a file's first document, k for its k-th article (doc_id "<stem>#k")."""
+    _, sep, k = doc.doc_id.rpartition("#")
+    return int(k) if sep and k.isdigit() else 1
+
+
 def select_evidence(
     terms: Sequence[QueryTerm],
     hits: Sequence[Hit],
@@ -151,6 +157,10 @@ def format_item(terms: Sequence[QueryTerm], hit: Hit, n: int, rank: int) -> str:
     return f"- {heading}：{excerpt}[{n}]" if heading else f"- {excerpt}[{n}]"
 
 
+def _group_header(doc: DocumentMeta) -> str:
+    return f"{locality(doc)}《{doc.title}》"
+
+
 def _group_key(hit: Hit) -> tuple[str, str]:
     d = hit.chunk.doc
     return locality(d), d.doc_id
@@ -174,11 +184,14 @@ def extractive_answer(
         return best + 0.1 * (len(items) - 1)
 
     ordered = sorted(groups.values(), key=strength, reverse=True)
+    headers = [_group_header(items[0][1].chunk.doc) for items in ordered]
     citations: list[Citation] = []
     blocks: list[str] = []
-    for items in ordered:
+    for header, items in zip(headers, ordered, strict=True):
         doc = items[0][1].chunk.doc
-        lines = [f"{locality(doc)}《{doc.title}》"]
+        if headers.count(header) > 1:  # articles (篇一, 篇二 …) of one file share a title
+            header += f"（第{article_number(doc)}篇）"
+        lines = [header]
         for rank, hit in items:
             n = len(citations) + 1
             citations.append(Citation(n=n, hit=hit))

@@ -81,3 +81,18 @@ def test_not_found_answer_says_so_and_cites_nothing(shuangjian_hits):
     assert not ans.found
     assert ans.citations == []
     assert "没有涉及" in ans.text and "“科研经费”" in ans.text
+
+
+def test_articles_of_one_file_are_told_apart(shuangjian_hits):
+    from dataclasses import replace
+
+    from conftest import SHUANGJIAN_TRAD
+    from conftest import WITHHELD as DOC4
+
+    second = replace(DOC4, doc_id=DOC4.doc_id + "#2")
+    hits = [*shuangjian_hits[:2], make_hit(make_chunk(second, SHUANGJIAN_TRAD, label="4、"), 3)]
+    question = "各地如何落实双减"
+    text = extractive_answer(question, hits, assess(question, hits)).text
+    assert f"{WITHHELD}《2024年教育局工作計劃》（第1篇）" in text
+    assert f"{WITHHELD}《2024年教育局工作計劃》（第2篇）" in text
+    assert "庄浪县《2023年全县教育工作要点》\n" in text  # unique titles stay unmarked

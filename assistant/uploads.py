@@ -1,0 +1,119 @@
+"""Accepting uploaded files into the corpus: type, size, safe name, readability, then storage.
+
+An upload is checked before anything is stored: its type must be one the loaders read, its
+size within ``settings.upload_max_mb``, and it must actually load and yield chunks (an empty,
+binary or corrupt file is refused with the loader's own explanation). Only then is it copied to
+``<corpus>/uploads/`` under a safe name: directory parts and ``..`` stripped, control and shell
+characters replaced, CJK kept. The index is updated afterwards by the caller, incrementally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+UPLOAD_SUBDIR = "uploads"
+MAX_NAME_CHARS = 120
+
+_UNSAFE = re.compile(r"[^\w\-.()（）【】《》\[\]，、 ]")
+
+
+class UploadError(ValueError):
+    """The upload was refused; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    path: Path  # where it now lives under the corpus
+    name: str  # its safe file name
+    chunks: int  # chunks it yielded in the check
+    replaced: bool  # a file of that name and content was already there
+
+
+def safe_name(original: str) -> str:
+    """A file name that is safe to create in one directory, keeping CJK characters.
+
+    >>> safe_name("../../etc/双减 方案（2023）.PDF")
+    '双减 方案（2023）.pdf'
+    """
+    name = re.split(r"[\\/]", original.strip())[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    stem = _UNSAFE.sub("_", stem)
+    stem = re.sub(r"\.{2,}", ".", stem).strip(" ._") or "upload"
+    suffix = re.sub(r"[^0-9A-Za-z]", "", suffix).lower()
+    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_upload(path: Path, original_name: str, *, max_mb: float) -> int:
+    """Raise ``UploadError`` unless the file is an allowed, readable document; return chunks."""
+    from assistant.documents import LoadError, ingest_file
+
+    shown = safe_name(original_name)
+    suffix = Path(shown).suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        raise UploadError(
+            f"{shown}: file type {suffix or '(none)'} is not accepted; "
+            f"allowed: {' '.join(ALLOWED_SUFFIXES)}"
+        )
+    size = path.stat().st_size
+    if size > max_mb * 1024 * 1024:
+        raise UploadError(f"{shown}: {size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit")
+    if size == 0:
+        raise UploadError(f"{shown}: the file is empty")
+    # Check under the final name: loaders decide the type by suffix.
+    probe_dir = path.parent / f".probe-{_sha256(path)[:12]}"
+    probe_dir.mkdir(exist_ok=True)
+    probe = probe_dir / shown
+    try:
+        shutil.copyfile(path, probe)
+        chunks = ingest_file(probe, rel=shown)
+    except LoadError as exc:
+        raise UploadError(f"{shown}: {exc.kind}: {exc.reason}") from exc
+    except Exception as exc:  # a loader bug must not take the app down
+        raise UploadError(f"{shown}: could not be read ({type(exc).__name__}: {exc})") from exc
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    if not chunks:
+        raise UploadError(f"{shown}: no text could be extracted from the file")
+    return len(chunks)
+
+
+def store_upload(
+    path: Path, original_name: str, corpus_dir: Path, *, max_mb: float
+) -> StoredUpload:
+    """Check an uploaded file and copy it into ``<corpus_dir>/uploads/``."""
+    chunks = check_upload(path, original_name, max_mb=max_mb)
+    target_dir = corpus_dir / UPLOAD_SUBDIR
+    target_dir.mkdir(parents=True, exist_ok=True)
+    name = safe_name(original_name)
+    target = target_dir / name
+    digest = _sha256(path)
+    n = 2
+    while target.exists():
+        if _sha256(target) == digest:
+            return StoredUpload(target, target.name, chunks, replaced=True)
+        stem, suffix = Path(name).stem, Path(name).suffix
+        target = target_dir / f"{stem}-{n}{suffix}"
+        n += 1
+    tmp = target.with_name(f".{target.name}.part")
+    shutil.copyfile(path, tmp)
+    tmp.replace(target)
+    return StoredUpload(target, target.name, chunks, replaced=False)

@@ -1,0 +1,143 @@
+"""`assistant ask` over a real index of the shipped corpus, in-process through the CLI, and once
+as a real subprocess; the LLM path against a fake OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_openai import FakeOpenAI
+
+from assistant.cli import main
+
+pytestmark = pytest.mark.slow
+
+ZL = "001_a2a3b87c571a2f00.txt"  # 庄浪县, simplified
+TRAD = "004_48a2cbb17aecac52.txt"  # four 2024 plans, traditional, locality withheld
+
+
+@pytest.fixture
+def ask(corpus_index_dir, embedder, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no stray assistant.toml
+    for name in ("ASSISTANT_LLM_BASE_URL", "ASSISTANT_LLM_MODEL", "ASSISTANT_LLM_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["ask", *argv, "--index-dir", str(corpus_index_dir)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def ask_json(ask, question: str, *argv: str) -> dict:
+    code, out, err = ask(question, "--json", *argv)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_question_the_corpus_does_not_cover_is_refused(ask):
+    data = ask_json(ask, "高校科研经费如何管理")
+    assert data["found"] is False
+    assert data["citations"] == []
+    assert "没有涉及" in data["answer"]
+
+
+def test_shuang_jian_answer_cites_both_seed_documents(ask):
+    data = ask_json(ask, "各地如何落实双减")
+    assert data["found"] is True
+    files = {c["file"] for c in data["citations"]}
+    assert {ZL, TRAD} <= files
+    assert len({c["doc_id"] for c in data["citations"]}) >= 2
+    for c in data["citations"]:
+        assert {"n", "file", "doc_id", "title", "region", "year", "path", "label", "text"} <= set(c)
+        assert "双减" in c["text"] or "雙減" in c["text"]
+    # every [n] in the answer refers to citations[n-1], and every citation is used
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])}
+    assert cited == {c["n"] for c in data["citations"]} == set(range(1, len(data["citations"]) + 1))
+    zl = next(c for c in data["citations"] if c["file"] == ZL)
+    assert zl["label"] == "22." and zl["region"] == "庄浪县"
+    assert "庄浪县《2023年全县教育工作要点》" in data["answer"]
+    assert "（地区未具名）" in data["answer"]  # 004's localities are withheld ("____市")
+
+
+def test_filters_narrow_the_evidence(ask):
+    data = ask_json(ask, "各地如何落实双减", "--region", "庄浪县")
+    assert data["found"] is True
+    assert {c["file"] for c in data["citations"]} == {ZL}
+
+
+def test_readable_output_lists_numbered_sources(ask):
+    code, out, _ = ask("各地如何落实双减")
+    assert code == 0
+    answer, _, sources = out.partition("来源：")
+    assert "[1]" in answer
+    assert re.search(r"^\[1\] 庄浪县《2023年全县教育工作要点》", sources, re.M)
+    assert ZL in sources
+
+
+def test_llm_configured_by_environment_writes_the_answer(ask, monkeypatch):
+    server = FakeOpenAI(
+        reply="庄浪县严格落实“双减”政策[1]；另有文件要求继续做好“雙減”工作[2]。另见[99]。"
+    )
+    server.start()
+    try:
+        monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("ASSISTANT_LLM_MODEL", "qwen2.5-7b-instruct")
+        monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-local")
+        data = ask_json(ask, "各地如何落实双减")
+    finally:
+        server.stop()
+    assert data["found"] is True
+    assert data["answer"].startswith(
+        "庄浪县严格落实“双减”政策[1]；另有文件要求继续做好“雙減”工作[2]。另见。"
+    )
+    assert "[99]" in data["answer"] and "已删除" in data["answer"]
+    assert len(data["citations"]) == 2
+    prompt = "\n".join(m["content"] for m in server.requests[-1]["body"]["messages"])
+    assert '<passage n="1">' in prompt and "双减" in prompt
+    assert server.requests[-1]["auth"] == "Bearer sk-local"
+
+
+def test_unreachable_llm_gives_notice_and_extractive_answer(ask, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("ASSISTANT_LLM_MODEL", "qwen")
+    monkeypatch.setenv("ASSISTANT_LLM_TIMEOUT", "5")
+    code, out, err = ask("各地如何落实双减", "--json")
+    assert code == 0 and "Traceback" not in err
+    data = json.loads(out)
+    assert data["found"] is True and "[1]" in data["answer"]
+    assert f"127.0.0.1:{port}" in data["notice"] and "\n" not in data["notice"]
+
+
+def test_missing_index_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["ask", "各地如何落实双减", "--index-dir", str(tmp_path / "nowhere")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "assistant index" in err and "Traceback" not in err
+
+
+def test_ask_json_as_a_real_command(corpus_index_dir, embedding_cache_dir, tmp_path):
+    env = {**os.environ, "ASSISTANT_CACHE_DIR": str(embedding_cache_dir), "HF_HUB_OFFLINE": "1"}
+    env = {k: v for k, v in env.items() if not k.startswith("ASSISTANT_LLM_")}
+    exe = Path(sys.executable).with_name("assistant")
+    proc = subprocess.run(
+        [str(exe), "ask", "--json", "高校科研经费如何管理", "--index-dir", str(corpus_index_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["found"] is False

@@ -1,0 +1,73 @@
+"""Uploads: only readable documents of allowed types and size get into corpus/uploads/."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.uploads import UploadError, safe_name, store_upload
+
+PLAN = "2025年工作要点\n\n一、总体要求\n\n1.严格落实“双减”政策，规范课后服务。\n"
+
+
+@pytest.mark.parametrize(
+    ("original", "safe"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\windows\\双减 方案（2023）.PDF", "双减 方案（2023）.pdf"),
+        ("a/b/..hidden..md", "hidden.md"),
+        ("rm -rf $HOME;.txt", "rm -rf _HOME.txt"),
+        ("庄浪县\u0000教育\n要点.docx", "庄浪县教育要点.docx"),
+        ("...", "upload"),
+    ],
+)
+def test_safe_name_strips_paths_and_keeps_cjk(original, safe):
+    assert safe_name(original) == safe
+
+
+def test_good_file_is_stored_under_uploads(tmp_path):
+    src = tmp_path / "in" / "x"
+    src.parent.mkdir()
+    src.write_text(PLAN, encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    up = store_upload(src, "../庄浪县2025年工作要点.txt", corpus, max_mb=1)
+    assert up.path == corpus / "uploads" / "庄浪县2025年工作要点.txt"
+    assert up.path.read_text(encoding="utf-8") == PLAN
+    assert up.chunks >= 1 and not up.replaced
+    again = store_upload(src, "庄浪县2025年工作要点.txt", corpus, max_mb=1)
+    assert again.replaced and again.path == up.path
+    other = tmp_path / "in" / "y"
+    other.write_text(PLAN + "2.加强教师队伍建设。\n", encoding="utf-8")
+    renamed = store_upload(other, "庄浪县2025年工作要点.txt", corpus, max_mb=1)
+    assert renamed.name == "庄浪县2025年工作要点-2.txt"
+    assert sorted(p.name for p in (corpus / "uploads").iterdir()) == [
+        "庄浪县2025年工作要点-2.txt",
+        "庄浪县2025年工作要点.txt",
+    ]
+
+
+def test_gbk_text_is_accepted(tmp_path):
+    src = tmp_path / "gbk"
+    src.write_bytes(PLAN.encode("gbk"))
+    assert store_upload(src, "gbk方案.txt", tmp_path / "corpus", max_mb=1).chunks >= 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("tool.exe", b"MZ\x90\x00", "not accepted"),
+        ("empty.txt", b"", "empty"),
+        ("binary.txt", bytes(range(256)) * 20, "binary"),
+        ("broken.pdf", b"%PDF-1.4\n%broken" + bytes(range(256)) * 4, "broken.pdf"),
+        ("big.txt", "落实双减。".encode() * 120_000, "MB limit"),
+    ],
+)
+def test_bad_upload_is_refused_with_a_reason_and_nothing_is_stored(
+    tmp_path, name, content, message
+):
+    src = tmp_path / "upload.bin"
+    src.write_bytes(content)
+    corpus = tmp_path / "corpus"
+    with pytest.raises(UploadError, match=message) as info:
+        store_upload(src, name, corpus, max_mb=1)
+    assert name.split(".")[0] in str(info.value)
+    assert not (corpus / "uploads").exists() or not any((corpus / "uploads").iterdir())
