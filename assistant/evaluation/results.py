@@ -122,7 +122,9 @@ class RunResult:
 def save_results(result: RunResult, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / RESULTS_FILE
-    path.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    # compact: per-query values of thousands of BEIR queries would triple the size indented
+    text = json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    path.write_text(text + "\n", encoding="utf-8")
     return path
 
 
