@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a BEIR folder (corpus.jsonl[.gz], queries.jsonl, qrels.tsv); repeatable",
     )
     p.add_argument(
+        "--split",
+        default="test",
+        help="qrels split for BEIR folders with a qrels/ directory (default: test)",
+    )
+    p.add_argument(
         "--policy",
         nargs="?",
         type=Path,
