@@ -82,7 +82,7 @@ def document_rows(live: LiveIndex) -> list[list[Any]]:
 def answer_markdown(answer: Answer) -> str:
     text = answer.text
     if answer.notice:
-        text = f"> ⚠️ {answer.notice}\n\n{text}"
+        text = f"> 注意：{answer.notice}\n\n{text}"
     return text
 
 
@@ -121,7 +121,7 @@ def chat_turn(
             history[-1] = {"role": "assistant", "content": "正在生成回答…"}
         elif isinstance(event, Notice):
             notice = event.text
-            history[-1] = {"role": "assistant", "content": f"> ⚠️ {notice}"}
+            history[-1] = {"role": "assistant", "content": f"> 注意：{notice}"}
         elif isinstance(event, Delta):
             streamed += event.text
             history[-1] = {"role": "assistant", "content": streamed}
@@ -162,11 +162,11 @@ def add_documents(live: LiveIndex, files: list[str] | None, progress: gr.Progres
         try:
             up = store_upload(path, path.name, live.corpus_dir, max_mb=live.settings.upload_max_mb)
         except UploadError as exc:
-            messages.append(f"❌ 未接收：{exc}")
+            messages.append(f"【未接收】{exc}")
             continue
         stored.append(up)
         note = "（与已有文件相同）" if up.replaced else ""
-        messages.append(f"✅ 已接收 {up.name}{note}：{up.chunks} 个段落")
+        messages.append(f"【已接收】{up.name}{note}：{up.chunks} 个段落")
     if stored:
         progress(0, desc="更新索引…")
         try:
@@ -175,13 +175,13 @@ def add_documents(live: LiveIndex, files: list[str] | None, progress: gr.Progres
             for up in stored:
                 if not up.replaced:
                     up.path.unlink(missing_ok=True)
-            messages.append(f"❌ 索引更新失败，索引保持不变：{type(exc).__name__}: {exc}")
+            messages.append(f"【索引未更新】索引保持不变：{type(exc).__name__}: {exc}")
         else:
             failed = {Path(f.path).name: f for f in report.failed}
             for up in stored:
                 if up.name in failed:
                     up.path.unlink(missing_ok=True)
-                    messages.append(f"❌ {up.name} 未能索引：{failed[up.name].message}")
+                    messages.append(f"【未索引】{up.name}：{failed[up.name].message}")
             messages.append(f"索引已更新：{report.summary()}")
     return "\n\n".join(messages)
 

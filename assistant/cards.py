@@ -11,7 +11,13 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from assistant.answering.extractive import answer_sentences, article_number, locality
+from assistant.answering.extractive import (
+    answer_sentences,
+    article_number,
+    join_sentences,
+    locality,
+    split_sentences,
+)
 from assistant.answering.terms import QueryTerm
 from assistant.records import Citation, Hit
 from assistant.text import to_halfwidth, to_simplified
@@ -106,8 +112,10 @@ def _meta_line(hit: Hit) -> str:
 
 
 def _snippet(hit: Hit, terms: Sequence[QueryTerm]) -> str:
-    picked = answer_sentences(terms, hit.chunk.text)
-    text = "…".join(s.text for s in picked) if picked else hit.chunk.text
+    text = hit.chunk.text
+    picked = answer_sentences(terms, text)
+    if picked:
+        text = join_sentences(picked, len(split_sentences(text))).rstrip("…")
     return text if len(text) <= 220 else text[:219] + "…"
 
 

@@ -63,7 +63,7 @@ def test_unreachable_llm_shows_a_notice_and_the_extractive_answer(seed_index_dir
     )
     history, _, _ = list(chat_turn(live, "各地如何落实双减", [], None, None, None, "hybrid"))[-1]
     text = history[-1]["content"]
-    assert text.startswith("> ⚠️") and f"127.0.0.1:{port}" in text
+    assert text.startswith("> 注意：") and f"127.0.0.1:{port}" in text
     assert "庄浪县《2023年全县教育工作要点》" in text and "Traceback" not in text
 
 

@@ -123,7 +123,8 @@ def answer_sentences(
     return sorted(keep, key=lambda s: s.index)
 
 
-def _excerpt(sentences: Sequence[Sentence], total: int) -> str:
+def join_sentences(sentences: Sequence[Sentence], total: int) -> str:
+    """Picked sentences in order, "…" where sentences were skipped (or follow the last)."""
     parts: list[str] = []
     prev = -1
     for s in sentences:
@@ -152,7 +153,7 @@ def format_item(terms: Sequence[QueryTerm], hit: Hit, n: int, rank: int) -> str:
     # An item's short first sentence is usually its title; show it when it was not picked.
     if all_sentences and sentences and sentences[0].index > 0 and len(all_sentences[0]) <= 30:
         topic = all_sentences[0].rstrip("。；;")
-    excerpt = _excerpt(sentences, len(all_sentences))
+    excerpt = join_sentences(sentences, len(all_sentences))
     heading = _heading(hit, topic)
     return f"- {heading}：{excerpt}[{n}]" if heading else f"- {excerpt}[{n}]"
 
