@@ -30,9 +30,10 @@ def dataset_heading(ds: DatasetResult) -> str:
     if scored != ds.n_queries:
         sample += f" ({scored} with labelled passages, {ds.n_queries - scored} unanswerable)"
     unit = "files" if ds.kind == "policy" else "passages"
+    built = "existing index reused" if ds.index_reused else f"indexed in {ds.index_seconds:.0f} s"
     return (
         f"{ds.name}: {ds.n_queries} queries{sample}, {ds.n_passages} {unit} → "
-        f"{ds.n_chunks} chunks, indexed in {ds.index_seconds:.0f} s"
+        f"{ds.n_chunks} chunks, {built}"
     )
 
 

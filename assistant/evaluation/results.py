@@ -53,6 +53,7 @@ class DatasetResult:
     n_chunks: int
     index_seconds: float
     configs: list[ConfigResult] = field(default_factory=list)
+    index_reused: bool = False  # an existing index was used as it was (nothing embedded)
     sample: str = ""  # how queries were sampled when --limit was given
     broken_labels: list[str] = field(default_factory=list)
     answering: AnsweringResult | None = None
@@ -104,6 +105,7 @@ class RunResult:
                     n_passages=ds["n_passages"],
                     n_chunks=ds["n_chunks"],
                     index_seconds=ds["index_seconds"],
+                    index_reused=ds.get("index_reused", False),
                     configs=[ConfigResult(**c) for c in ds["configs"]],
                     sample=ds.get("sample", ""),
                     broken_labels=ds.get("broken_labels", []),

@@ -181,7 +181,8 @@ def evaluate_beir(
     keep = keep_index / _safe_name(dataset.name) if keep_index is not None else None
     with _index_dir(keep) as index_dir:
         started = time.perf_counter()
-        if not _reusable(index_dir, len(chunks), embedder.model_name):
+        result.index_reused = _reusable(index_dir, len(chunks), embedder.model_name)
+        if not result.index_reused:
             index_chunks(chunks, index_dir, settings, embedder=embedder, progress=progress)
         result.index_seconds = round(time.perf_counter() - started, 1)
         retriever = Retriever.open(index_dir, settings, embedder=embedder)
@@ -268,6 +269,7 @@ def evaluate_policy(
             name=name, kind="policy", n_queries=len(queries),
             n_passages=len(retriever.manifest.files), n_chunks=report.chunks,
             index_seconds=elapsed, broken_labels=broken,
+            index_reused=report.embedded == 0 and not report.added and not report.updated,
         )  # fmt: skip
         try:
             texts = {q.id: q.query for q in answerable}

@@ -129,3 +129,18 @@ def test_policy_run_matches_quotes_and_checks_found(tmp_path, embedder):
     assert (ans.unanswerable, ans.answerable) == (1, 3)
     assert set(ans.found) == {"t1", "t2", "t3", "n1"}
     assert ans.found["t1"] is True
+
+
+def test_a_kept_beir_index_is_reused_on_the_next_run(tmp_path, embedder):
+    ds = load_beir(write_beir(tmp_path / "tiny"))
+    settings = Settings(cache_dir=tmp_path / "cache")
+    configs = make_configs(["bm25"], None)
+    keep = tmp_path / "kept"
+    first = evaluate_beir(ds, configs, settings, embedder=embedder, keep_index=keep,
+                          progress=False)  # fmt: skip
+    second = evaluate_beir(ds, configs, settings, embedder=embedder, keep_index=keep,
+                           progress=False)  # fmt: skip
+    assert (first.index_reused, second.index_reused) == (False, True)
+    assert second.configs[0].metrics == first.configs[0].metrics
+    (kept,) = keep.iterdir()  # one folder per dataset, named after it
+    assert kept.name.endswith("_tiny")
