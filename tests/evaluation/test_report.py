@@ -108,8 +108,3 @@ def test_write_run_saves_report_chart_and_loadable_results(tmp_path):
     assert loaded.datasets[0].configs[1].metrics == run.datasets[0].configs[1].metrics
     assert loaded.datasets[1].answering.refusal_accuracy == 0.5
     assert compare_runs(loaded, run)[1] == []
-
-
-def test_load_results_explains_a_wrong_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no results.json"):
-        load_results(tmp_path)
