@@ -47,7 +47,7 @@ _FRAME = re.compile(
         sorted(
             """
             有哪些 有什么 是什么 为什么 怎么样 怎么办 怎样才能 如何才能 哪些 什么 怎么 怎样 如何
-            是否 有没有 能不能 可不可以 是多少 多少 几个 哪个 哪里 请问
+            是否 有没有 能不能 可不可以 是多少 多少 几个 哪个 哪里 请问 哪一天 哪天 什么时候 何时
             """.split(),
             key=len,
             reverse=True,
@@ -98,14 +98,23 @@ def query_terms(question: str) -> list[QueryTerm]:
     return list(seen.values())
 
 
-def coverage(terms: Iterable[QueryTerm], text: str, *, normalized: bool = False) -> float:
-    """IDF-weighted share of ``terms`` that occur in ``text`` (0 when there are no terms)."""
+def coverage(
+    terms: Iterable[QueryTerm], text: str, *, normalized: bool = False, cap: float | None = None
+) -> float:
+    """Weighted share of ``terms`` that occur in ``text`` (0 when there are no terms).
+
+    With ``cap``, the share is of ``min(total weight, cap)``: a long query (a pasted sentence)
+    is fully covered by a passage that carries ``cap`` worth of its specific words, while a short
+    question still needs nearly all of its terms.
+    """
     terms = list(terms)
     total = sum(t.weight for t in terms)
+    if cap is not None:
+        total = min(total, cap)
     if total <= 0:
         return 0.0
     hay = text if normalized else normalize(text).lower()
-    return sum(t.weight for t in terms if t.text in hay) / total
+    return min(1.0, sum(t.weight for t in terms if t.text in hay) / total)
 
 
 def missing(terms: Iterable[QueryTerm], text: str) -> list[QueryTerm]:

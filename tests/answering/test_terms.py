@@ -29,3 +29,14 @@ def test_coverage_matches_across_scripts_and_weighs_terms():
     partial = coverage(terms, "高等学校的经费管理")  # neither 高校 nor 科研经费 occurs
     assert 0 < partial < 0.3
     assert coverage(query_terms("落实双减"), "繼續做好“雙減”工作") == 1.0
+
+
+def test_cap_lets_a_long_pasted_sentence_be_covered_by_its_specific_words():
+    terms = query_terms("学校食堂实行每日跟进、每周检查、每月评估、每学期考核")
+    passage = "学校食堂要建立每日检查、每周评估、每学期考核制度"
+    uncapped = coverage(terms, passage)
+    capped = coverage(terms, passage, cap=35.0)
+    assert capped > uncapped
+    # a short question is unaffected: its total weight is below the cap
+    short = query_terms("高校科研经费如何管理")
+    assert coverage(short, "高校经费管理", cap=35.0) == coverage(short, "高校经费管理")
