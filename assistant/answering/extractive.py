@@ -143,8 +143,8 @@ def _heading(hit: Hit, topic: str = "") -> str:
     return " ".join(x for x in (path, label) if x)
 
 
-def format_item(terms: Sequence[QueryTerm], hit: Hit, n: int, rank: int) -> str:
-    """One evidence line: heading path, label (and topic line), answer sentences, [n]."""
+def item_parts(terms: Sequence[QueryTerm], hit: Hit, rank: int) -> tuple[str, str]:
+    """(heading path with label and topic line, answer sentences) of one evidence item."""
     c = hit.chunk
     body = _strip_label(c.text, c.label)
     all_sentences = split_sentences(body)
@@ -153,8 +153,12 @@ def format_item(terms: Sequence[QueryTerm], hit: Hit, n: int, rank: int) -> str:
     # An item's short first sentence is usually its title; show it when it was not picked.
     if all_sentences and sentences and sentences[0].index > 0 and len(all_sentences[0]) <= 30:
         topic = all_sentences[0].rstrip("。；;")
-    excerpt = join_sentences(sentences, len(all_sentences))
-    heading = _heading(hit, topic)
+    return _heading(hit, topic), join_sentences(sentences, len(all_sentences))
+
+
+def format_item(terms: Sequence[QueryTerm], hit: Hit, n: int, rank: int) -> str:
+    """One evidence line: heading path, label (and topic line), answer sentences, [n]."""
+    heading, excerpt = item_parts(terms, hit, rank)
     return f"- {heading}：{excerpt}[{n}]" if heading else f"- {excerpt}[{n}]"
 
 
@@ -193,7 +197,13 @@ def extractive_answer(
         if headers.count(header) > 1:  # articles (篇一, 篇二 …) of one file share a title
             header += f"（第{article_number(doc)}篇）"
         lines = [header]
+        shown: set[str] = set()
         for rank, hit in items:
+            # A document that repeats a sentence word for word (as 004 does) is cited once.
+            excerpt = normalize(item_parts(terms, hit, rank)[1])
+            if excerpt in shown:
+                continue
+            shown.add(excerpt)
             n = len(citations) + 1
             citations.append(Citation(n=n, hit=hit))
             lines.append(format_item(terms, hit, n, rank))

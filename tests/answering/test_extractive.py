@@ -1,4 +1,4 @@
-from conftest import ZHUANGLANG, make_chunk, make_hit
+from conftest import SHUANGJIAN_22, ZHUANGLANG, make_chunk, make_hit
 
 from assistant.answering.extractive import (
     WITHHELD,
@@ -96,3 +96,12 @@ def test_articles_of_one_file_are_told_apart(shuangjian_hits):
     assert f"{WITHHELD}《2024年教育局工作計劃》（第1篇）" in text
     assert f"{WITHHELD}《2024年教育局工作計劃》（第2篇）" in text
     assert "庄浪县《2023年全县教育工作要点》\n" in text  # unique titles stay unmarked
+
+
+def test_a_sentence_repeated_within_a_document_is_cited_once(shuangjian_hits):
+    repeat = make_hit(make_chunk(ZHUANGLANG, SHUANGJIAN_22, label="22.", ordinal=99), 3)
+    hits = [*shuangjian_hits[:2], repeat]
+    question = "各地如何落实双减"
+    ans = extractive_answer(question, hits, assess(question, hits))
+    assert len(ans.citations) == 2
+    assert ans.text.count("严格落实“双减”政策。") == 1
