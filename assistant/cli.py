@@ -20,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Run 'assistant COMMAND --help' for the options of one command.",
     )
-    parser.add_argument("--config", help="TOML settings file (default: ./assistant.toml if present)")
+    parser.add_argument(
+        "--config", help="TOML settings file (default: ./assistant.toml if present)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:

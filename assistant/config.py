@@ -40,6 +40,7 @@ class Settings:
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
+    prompts_dir: Path | None = None  # templates system.txt / answer.txt; default: prompts/
     # Chat server
     host: str = "127.0.0.1"
     port: int = 7860
@@ -64,7 +65,9 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
-def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    config_file: Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
     """Read settings from the config file and environment (environment wins)."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
@@ -79,7 +82,9 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
             data = tomllib.load(fh)
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"{path}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")
+            raise ValueError(
+                f"{path}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}"
+            )
         values.update({k: _coerce(k, v) for k, v in data.items()})
     for name in known:
         raw = env.get(f"ASSISTANT_{name.upper()}")

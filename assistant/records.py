@@ -84,8 +84,12 @@ class Hit:
     scores: dict[str, float | None] = field(default_factory=dict)  # raw per-retriever scores
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.chunk.to_dict(), "score": self.score, "ranks": dict(self.ranks),
-                "scores": dict(self.scores)}
+        return {
+            **self.chunk.to_dict(),
+            "score": self.score,
+            "ranks": dict(self.ranks),
+            "scores": dict(self.scores),
+        }
 
 
 @dataclass(frozen=True)

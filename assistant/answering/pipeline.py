@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.answering.citations import check_citations
@@ -131,13 +132,20 @@ def stream_answer(
         yield Delta(final.text)
         yield final
         return
-    yield from _llm_answer(question, got, config, stream=stream_llm)
+    yield from _llm_answer(
+        question, got, config, stream=stream_llm, prompts_dir=settings.prompts_dir
+    )
 
 
 def _llm_answer(
-    question: str, got: Retrieval, config: LLMConfig, *, stream: bool
+    question: str,
+    got: Retrieval,
+    config: LLMConfig,
+    *,
+    stream: bool,
+    prompts_dir: Path | None,
 ) -> Iterator[StreamEvent]:
-    system, user = build_prompt(question, got.evidence)
+    system, user = build_prompt(question, got.evidence, prompts_dir)
     pieces: list[str] = []
     try:
         for piece in stream_chat(config, system, user, stream=stream):

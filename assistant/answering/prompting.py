@@ -15,12 +15,16 @@ from pathlib import Path
 from assistant.answering.extractive import locality
 from assistant.records import Hit
 
-PROMPTS_DIR = Path(__file__).with_name("prompts")
+# The repository's top-level prompts/ folder; `prompts_dir` in the settings points elsewhere.
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 
 
-@lru_cache(maxsize=4)
-def load_template(name: str) -> str:
-    return (PROMPTS_DIR / f"{name}.txt").read_text(encoding="utf-8")
+@lru_cache(maxsize=8)
+def load_template(name: str, prompts_dir: Path = PROMPTS_DIR) -> str:
+    path = prompts_dir / f"{name}.txt"
+    if not path.is_file():
+        raise FileNotFoundError(f"prompt template not found: {path} (set prompts_dir)")
+    return path.read_text(encoding="utf-8")
 
 
 def _quote_safe(text: str) -> str:
@@ -44,12 +48,15 @@ def format_passage(n: int, hit: Hit) -> str:
     return "\n".join(lines)
 
 
-def build_prompt(question: str, passages: Sequence[Hit]) -> tuple[str, str]:
+def build_prompt(
+    question: str, passages: Sequence[Hit], prompts_dir: Path | None = None
+) -> tuple[str, str]:
     """(system message, user message) for ``question`` over the numbered ``passages``."""
+    folder = prompts_dir or PROMPTS_DIR
     body = "\n\n".join(format_passage(i, h) for i, h in enumerate(passages, start=1))
     user = (
-        load_template("answer")
+        load_template("answer", folder)
         .replace("{{question}}", _quote_safe(question.strip()))
         .replace("{{passages}}", body)
     )
-    return load_template("system").strip(), user.strip()
+    return load_template("system", folder).strip(), user.strip()
