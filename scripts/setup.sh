@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "${1:-}" = "--test" ]; then
     .venv/bin/python -m pip install -q -e '.[test]'
-    # The browser test drives Debian's Chromium (no browser download).
-    if ! command -v chromium >/dev/null 2>&1; then
+    # The browser test drives Debian's Chromium (no browser download); without a CJK font its
+    # screenshots show boxes instead of Chinese.
+    if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh | grep -q .; then
         SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
+        $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
     fi
 else
     .venv/bin/python -m pip install -q -e .
