@@ -23,7 +23,7 @@ VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "dense.faiss"
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 512  # recall@10 0.978 vs exact at 106k vectors, < 1 ms (eval/README.md)
 DEFAULT_HNSW_THRESHOLD = 50_000
 
 
