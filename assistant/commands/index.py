@@ -55,6 +55,11 @@ def format_report(report) -> str:  # noqa: ANN001 - BuildReport, imported lazily
             f"embedded {report.embedded} passages, reused {report.reused} vectors; "
             f"{report.dense} vector index; model {report.model}"
         )
+    if report.reingested:
+        lines.append(
+            f"re-read {report.reingested} unchanged files: the ingestion code changed "
+            "since the last build (vectors were reused where the text was the same)"
+        )
     for f in report.failed:
         lines.append(f"FAILED [{f.kind}] {f.message}")
     return "\n".join(lines)

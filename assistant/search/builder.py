@@ -233,6 +233,61 @@ def _assemble(plan: _Plan, prev: _Previous | None) -> list[StoredChunk]:
     return stored
 
 
+def _nothing_changed(report: BuildReport, manifest: Manifest, kind: str) -> bool:
+    return (
+        not (report.added or report.updated or report.removed or report.reingested)
+        and manifest.dense == kind
+        and manifest.normalization == NORMALIZATION
+    )
+
+
+def _write(
+    index_dir: Path, lazy: LazyEmbedder, prev: _Previous | None, plan: _Plan,
+    stored: list[StoredChunk], kind: str, pipeline: str, report: BuildReport, progress: bool,
+) -> tuple[Path, str]:  # fmt: skip
+    """Vectors (carried by row, reused by passage, or embedded), then the new generation."""
+    by_hash = prev.table.rows_by_hash() if prev is not None else {}
+    source = np.array(
+        [sc.row if sc.row >= 0 else by_hash.get(sc.passage_hash, -1) for sc in stored],
+        dtype=np.int64,
+    )
+    to_embed = np.flatnonzero(source < 0)
+    fresh = None
+    mark = time.perf_counter()
+    if len(to_embed):
+        fresh = embed_passages(lazy, [stored[i].passage for i in to_embed], progress)
+    report.timings["embed"] = time.perf_counter() - mark
+    if lazy.loaded or prev is None:
+        emb = lazy.get()
+        model, dim, backend = emb.model_name, emb.dim, getattr(emb, "backend", None)
+        if prev is not None:
+            check_model(prev.manifest, model, index_dir, dim=dim)
+    else:
+        model, dim, backend = prev.manifest.model, prev.manifest.dim, prev.manifest.backend
+    vectors = np.zeros((len(stored), dim), dtype=np.float32)
+    if prev is not None and (source >= 0).any():
+        vectors[source >= 0] = np.asarray(prev.dense.vectors[source[source >= 0]])
+    if fresh is not None:
+        vectors[to_embed] = fresh
+    report.embedded = int(len(to_embed))
+    report.reused = int((source >= 0).sum())
+
+    counts = Counter(sc.file_rel for sc in stored)
+    files = {
+        rel: FileEntry(sha256=plan.hashes[rel], chunks=counts[rel], size=plan.sizes.get(rel, 0))
+        for rel in sorted(plan.per_file)
+    }
+    manifest = Manifest(
+        model=model, dim=dim, files=files, chunks=len(stored),
+        normalization=dict(NORMALIZATION), dense=kind, pipeline=pipeline, backend=backend,
+        created=now_iso(),
+    )  # fmt: skip
+    mark = time.perf_counter()
+    gen = write_generation(index_dir, stored, vectors, manifest, progress=progress)
+    report.timings["write"] = time.perf_counter() - mark
+    return gen, model
+
+
 def build_index(
     paths: Sequence[Path],
     index_dir: Path,
@@ -268,48 +323,15 @@ def build_index(
             stored = _assemble(plan, prev)
             report.timings["read"] = time.perf_counter() - started
 
-            # Vectors: carried rows keep theirs, known passages reuse theirs, the rest are new.
-            by_hash = prev.table.rows_by_hash() if prev is not None else {}
-            source = np.array(
-                [sc.row if sc.row >= 0 else by_hash.get(sc.passage_hash, -1) for sc in stored],
-                dtype=np.int64,
-            )
-            to_embed = np.flatnonzero(source < 0)
-            fresh = None
-            mark = time.perf_counter()
-            if len(to_embed):
-                fresh = embed_passages(lazy, [stored[i].passage for i in to_embed], progress)
-            report.timings["embed"] = time.perf_counter() - mark
-            if lazy.loaded or prev is None:
-                emb = lazy.get()
-                model, dim, backend = emb.model_name, emb.dim, getattr(emb, "backend", None)
-                if prev is not None:
-                    check_model(prev.manifest, model, index_dir, dim=dim)
-            else:
-                model, dim, backend = prev.manifest.model, prev.manifest.dim, prev.manifest.backend
-            vectors = np.zeros((len(stored), dim), dtype=np.float32)
-            if prev is not None and (source >= 0).any():
-                vectors[source >= 0] = np.asarray(prev.dense.vectors[source[source >= 0]])
-            if fresh is not None:
-                vectors[to_embed] = fresh
-            report.embedded = int(len(to_embed))
-            report.reused = int((source >= 0).sum())
-
-            counts = Counter(sc.file_rel for sc in stored)
-            files = {
-                rel: FileEntry(sha256=plan.hashes[rel], chunks=counts[rel],
-                               size=plan.sizes.get(rel, 0))
-                for rel in sorted(plan.per_file)
-            }  # fmt: skip
             kind = dense_kind(settings, len(stored), dense)
-            manifest = Manifest(
-                model=model, dim=dim, files=files, chunks=len(stored),
-                normalization=dict(NORMALIZATION), dense=kind, pipeline=pipeline,
-                backend=backend, created=now_iso(),
-            )  # fmt: skip
-            mark = time.perf_counter()
-            gen = write_generation(index_dir, stored, vectors, manifest, progress=progress)
-            report.timings["write"] = time.perf_counter() - mark
+            if prev is not None and _nothing_changed(report, prev.manifest, kind):
+                # Same files, same code, same settings: the live generation stays as it is.
+                report.reused = len(stored)
+                gen, model = current_generation(index_dir), prev.manifest.model
+            else:
+                gen, model = _write(
+                    index_dir, lazy, prev, plan, stored, kind, pipeline, report, progress
+                )
         finally:
             if prev is not None:
                 prev.table.close()

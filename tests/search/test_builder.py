@@ -108,9 +108,10 @@ def test_first_build_indexes_every_file_with_hashes_in_the_manifest(corpus, tmp_
     assert "一、落实双减政策 · 1.严格落实" in "\n".join(spy.passages)
 
 
-def test_unchanged_corpus_embeds_nothing(corpus, tmp_path, spy):
-    build(corpus, tmp_path / "index", spy)
+def test_unchanged_corpus_embeds_nothing_and_keeps_the_generation(corpus, tmp_path, spy):
+    first = build(corpus, tmp_path / "index", spy)
     report = build(corpus, tmp_path / "index", spy)
+    assert report.generation == first.generation  # nothing rewritten
     assert (report.added, report.updated, report.removed) == ([], [], [])
     assert report.unchanged == 3 and report.embedded == 0 and spy.passages == []
     assert report.reused == report.chunks == 7
