@@ -235,8 +235,10 @@ def split_passage(text: str, max_chars: int = 500) -> list[str]:
 def beir_chunks(dataset: BeirDataset, max_chars: int = 500) -> list[Chunk]:
     """The corpus as index chunks: one per passage, long ones split with the same ``doc_id``.
 
-    The title goes into ``DocumentMeta.title``, which the index prepends to what it embeds and
-    keyword-indexes (``assistant.search.passage``), so every part of a long passage keeps it.
+    The title is kept in ``DocumentMeta.title`` but is not searched: the index embeds and
+    keyword-indexes ``heading path · text`` (``assistant.search.passage``) and BEIR chunks have
+    no heading path, so each part is searched by its normalized text alone. A passage with no
+    text becomes one chunk holding its title.
     """
     chunks: list[Chunk] = []
     for doc in dataset.corpus.values():
