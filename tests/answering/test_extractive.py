@@ -1,4 +1,4 @@
-from conftest import SHUANGJIAN_22, ZHUANGLANG, make_chunk, make_hit
+from answer_records import SHUANGJIAN_22, ZHUANGLANG, make_chunk, make_hit
 
 from assistant.answering.extractive import (
     WITHHELD,
@@ -86,8 +86,8 @@ def test_not_found_answer_says_so_and_cites_nothing(shuangjian_hits):
 def test_articles_of_one_file_are_told_apart(shuangjian_hits):
     from dataclasses import replace
 
-    from conftest import SHUANGJIAN_TRAD
-    from conftest import WITHHELD as DOC4
+    from answer_records import SHUANGJIAN_TRAD
+    from answer_records import WITHHELD as DOC4
 
     second = replace(DOC4, doc_id=DOC4.doc_id + "#2")
     hits = [*shuangjian_hits[:2], make_hit(make_chunk(second, SHUANGJIAN_TRAD, label="4、"), 3)]

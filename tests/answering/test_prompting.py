@@ -1,4 +1,4 @@
-from conftest import ZHUANGLANG, make_chunk, make_hit
+from answer_records import ZHUANGLANG, make_chunk, make_hit
 
 from assistant.answering.prompting import build_prompt
 

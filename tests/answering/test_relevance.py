@@ -1,4 +1,4 @@
-from conftest import SHUANGJIAN_22, ZHUANGLANG, make_chunk, make_hit
+from answer_records import SHUANGJIAN_22, ZHUANGLANG, make_chunk, make_hit
 
 from assistant.answering.relevance import THRESHOLD, agreement, assess
 
