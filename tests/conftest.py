@@ -50,8 +50,9 @@ def seed_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     from assistant.search.builder import build_index
 
     path = tmp_path_factory.mktemp("seed-index")
-    report = build_index([REPO / "corpus" / "work_plans"], path, Settings(), embedder=embedder,
-                         progress=False)
+    report = build_index(
+        [REPO / "corpus" / "work_plans"], path, Settings(), embedder=embedder, progress=False
+    )
     assert not report.failed, report.failed
     return path
 
