@@ -136,7 +136,8 @@ def render_chart(run: RunResult, path: Path) -> Path:
             )
         ax.set_xticks(x, [HEADERS[m] for m in METRICS])
         ax.set_ylim(0, 1.05)
-        ax.set_title(f"{ds.name} ({ds.n_queries} queries)", fontsize=10)
+        scored = ds.configs[0].n_queries if ds.configs else ds.n_queries
+        ax.set_title(f"{ds.name} ({scored} scored queries)", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
         ax.legend(
             fontsize=7,
