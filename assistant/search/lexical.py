@@ -8,6 +8,7 @@ nothing, it scores the query's tokens against the saved sparse matrix.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +16,10 @@ import bm25s
 import numpy as np
 
 from assistant.search.fusion import top_k
+
+# bm25s logs each build at DEBUG; after the model export has configured the root logger at
+# DEBUG that reaches the user's terminal.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 BM25_DIR = "bm25"
 _EMPTY_MARK = "empty.json"
