@@ -22,7 +22,7 @@ import numpy as np
 from assistant.config import Settings, load_settings
 from assistant.records import DocumentMeta, Hit
 from assistant.search.dense import DenseIndex
-from assistant.search.fusion import diversify, ranks_of, weighted_rrf
+from assistant.search.fusion import diversify, ranks_of, top_k, weighted_rrf
 from assistant.search.lexical import LexicalIndex
 from assistant.search.passage import phrase_key
 from assistant.search.store import (
@@ -225,9 +225,9 @@ class Retriever:
             rankings["dense"] = rows.tolist()
             raw["dense"] = dict(zip(rows.tolist(), scores.tolist(), strict=True))
         if mode in ("hybrid", "bm25"):
-            tokens = tokenize(query)
-            bm25_all = self._lexical.scores(tokens)
-            rows, scores = self._lexical.search(tokens, depth, allowed)
+            # Scored once: the full vector also gives raw BM25 scores to dense-only candidates.
+            bm25_all = self._lexical.scores(tokenize(query))
+            rows, scores = top_k(bm25_all, depth, allowed, minimum=0.0)
             rankings["bm25"] = rows.tolist()
             raw["bm25"] = dict(zip(rows.tolist(), scores.tolist(), strict=True))
 
