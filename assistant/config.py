@@ -66,12 +66,14 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 def load_settings(
-    config_file: Path | None = None, environ: dict[str, str] | None = None
+    config_file: str | Path | None = None, environ: dict[str, str] | None = None
 ) -> Settings:
     """Read settings from the config file and environment (environment wins)."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    path = config_file or (Path(env["ASSISTANT_CONFIG"]) if env.get("ASSISTANT_CONFIG") else None)
+    path = Path(config_file) if config_file else None
+    if path is None and env.get("ASSISTANT_CONFIG"):
+        path = Path(env["ASSISTANT_CONFIG"])
     if path is None and Path("assistant.toml").is_file():
         path = Path("assistant.toml")
     known = {f.name for f in fields(Settings)}

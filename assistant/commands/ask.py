@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from assistant.search.store import IndexMismatchError, IndexNotFoundError
 
     try:
-        settings = load_settings(Path(args.config) if getattr(args, "config", None) else None)
+        settings = load_settings(getattr(args, "config", None))
         year = parse_year(args.year) if args.year else None
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

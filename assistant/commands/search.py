@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: give a QUERY or --queries FILE.jsonl (not both)", file=sys.stderr)
         return 2
     try:
-        settings = load_settings(Path(args.config) if getattr(args, "config", None) else None)
+        settings = load_settings(getattr(args, "config", None))
         year = parse_year(args.year) if args.year else None
         if args.k < 1 or (args.per_doc is not None and args.per_doc < 1):
             raise ValueError("--k and --per-doc must be at least 1")

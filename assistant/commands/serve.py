@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from assistant.config import load_settings
 
     try:
-        settings = load_settings(Path(args.config) if getattr(args, "config", None) else None)
+        settings = load_settings(getattr(args, "config", None))
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
