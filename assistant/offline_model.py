@@ -402,6 +402,7 @@ def export_onnx(model_dir: Path) -> Path:
     with (
         quiet_loading(),
         _quiet("sentence_transformers.backend", "optimum", "transformers"),
+        _root_handlers_kept(),
         warnings.catch_warnings(),
     ):
         warnings.simplefilter("ignore")  # torch.onnx tracer warnings about constants
@@ -655,6 +656,19 @@ def _quiet(*loggers: str) -> Iterator[None]:
     finally:
         for lg, level in saved:
             lg.setLevel(level)
+
+
+@contextlib.contextmanager
+def _root_handlers_kept() -> Iterator[None]:
+    """Undo handlers added to the root logger inside the block: onnxruntime's quantizer calls
+    ``logging.basicConfig()``, after which every library's DEBUG records reach the terminal."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in before]:
+            root.removeHandler(handler)
 
 
 def set_offline_mode() -> None:

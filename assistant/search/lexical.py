@@ -17,8 +17,8 @@ import numpy as np
 
 from assistant.search.fusion import top_k
 
-# bm25s logs each build at DEBUG; after the model export has configured the root logger at
-# DEBUG that reaches the user's terminal.
+# bm25s sets its own logger to DEBUG, so any root handler (an application's basicConfig)
+# would print a line per build.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 BM25_DIR = "bm25"
