@@ -94,9 +94,17 @@ def summary_line(report) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.documents import ingest
+    from assistant.config import load_settings
+    from assistant.documents import FileLimits, ingest, skip_summary
 
-    report = ingest(args.paths)
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = ingest(args.paths, limits=FileLimits.from_settings(settings))
+    for line in skip_summary(report.skipped):
+        print(line, file=sys.stderr)
     if report.files == 0:
         print(
             "error: no supported files found in: " + " ".join(map(str, args.paths)), file=sys.stderr

@@ -9,7 +9,7 @@ import pytest
 from seedfiles import FIXTURES, seed_path
 
 from assistant.documents import loaders
-from assistant.documents.loaders import LoadError, discover, load
+from assistant.documents.loaders import FileLimits, LoadError, discover, load
 
 
 def body_lines(prefix: str, start: int, stop: int) -> str:
@@ -250,13 +250,10 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
     assert err.value.kind == "unsupported"
 
 
-def test_file_over_the_size_limit_is_refused_before_reading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(loaders, "MAX_FILE_BYTES", 1000)
+def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
     f = tmp_path / "huge.txt"
     f.write_text("教育" * 1000, encoding="utf-8")
     with pytest.raises(LoadError) as err:
-        load(f)
+        load(f, FileLimits(max_file_bytes=1000))
     assert err.value.kind == "too_large"
     assert "huge.txt" in str(err.value) and "limit" in str(err.value)
