@@ -27,9 +27,9 @@ from assistant.documents.chunking import MAX_CHUNK_CHARS, Span, outline_spans
 from assistant.documents.cleaning import CleanText, clean
 from assistant.documents.limits import FileLimits
 from assistant.documents.loaders import SUPPORTED_SUFFIXES, LoadError, load
-from assistant.documents.walk import Skipped, SourceFile, discover, skip_summary, walk
 from assistant.documents.metadata import build_meta, choose_title, is_collection_title
 from assistant.documents.structure import parse_outline, split_articles, split_collection
+from assistant.documents.walk import Skipped, SourceFile, discover, skip_summary, walk
 from assistant.records import Chunk
 from assistant.text import normalize
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from seedfiles import FIXTURES, seed_path
 
-from assistant.documents import loaders
 from assistant.documents.loaders import FileLimits, LoadError, discover, load
 
 
