@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def format_report(report) -> str:  # noqa: ANN001 - BuildReport, imported lazily
+    from assistant.documents.walk import skip_summary
+
     lines = [report.summary()]
     if report.embedded or report.reused:
         lines.append(
@@ -62,6 +64,7 @@ def format_report(report) -> str:  # noqa: ANN001 - BuildReport, imported lazily
         )
     for f in report.failed:
         lines.append(f"FAILED [{f.kind}] {f.message}")
+    lines += skip_summary(report.skipped)
     return "\n".join(lines)
 
 

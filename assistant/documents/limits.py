@@ -29,6 +29,7 @@ class FileLimits:
     max_expanded_bytes: int = 100 * MB  # sum of the declared sizes of a zip's entries
     max_zip_ratio: float = 100.0  # expanded : compressed, per entry of RATIO_MIN_BYTES or more
     max_chunks: int = 2000  # chunks one file may produce
+    size_setting: str = "max_file_mb"  # the setting that sets max_file_bytes, for messages
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileLimits:
@@ -43,7 +44,9 @@ class FileLimits:
         """Why ``size`` bytes (of the file, or of its text) are refused, or None."""
         if size <= self.max_file_bytes:
             return None
-        return f"{what} {_mb(size)}, over the {_mb(self.max_file_bytes)} limit (max_file_mb)"
+        return (
+            f"{what} {_mb(size)}, over the {_mb(self.max_file_bytes)} limit ({self.size_setting})"
+        )
 
     def zip_refusal(self, path: Path) -> str | None:
         """Why a zip-based file would expand too far, from its declared entry sizes, or None.
