@@ -77,7 +77,8 @@ class FileLimits:
             return None
         return (
             f"would produce {count} chunks, over the limit of {self.max_chunks} per file "
-            "(max_chunks_per_file); nothing of it was indexed: split the file or raise the limit"
+            "(max_chunks_per_file); refused whole rather than cut short: split the file or raise "
+            "the limit"
         )
 
 

@@ -51,9 +51,20 @@ class Skipped:
     rel: str
     kind: str  # one of the keys of _SKIP_NOUNS
     reason: str  # for one file, e.g. "symlink to /etc/passwd, outside /data/corpus; not followed"
+    target: str = ""  # a symlink's target
+
+    @property
+    def shown(self) -> str:
+        return f"{self.rel} → {self.target}" if self.target else self.rel
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "rel": self.rel, "kind": self.kind, "reason": self.reason}
+        return {
+            "path": self.path,
+            "rel": self.rel,
+            "kind": self.kind,
+            "reason": self.reason,
+            "target": self.target,
+        }
 
 
 @dataclass
@@ -112,8 +123,10 @@ def _walk_folder(root: Path, skipped: list[Skipped]) -> list[SourceFile]:
         for entry in entries:
             path, rel = Path(entry.path), prefix + entry.name
 
-            def skip(kind: str, reason: str, path: Path = path, rel: str = rel) -> None:
-                skipped.append(Skipped(str(path), rel, kind, reason))
+            def skip(
+                kind: str, reason: str, target: str = "", path: Path = path, rel: str = rel
+            ) -> None:
+                skipped.append(Skipped(str(path), rel, kind, reason, target))
 
             if _hidden(entry.name):
                 if entry.is_dir(follow_symlinks=False):
@@ -135,6 +148,7 @@ def _walk_folder(root: Path, skipped: list[Skipped]) -> list[SourceFile]:
                     skip(
                         "symlink_outside",
                         f"symlink to {real}, outside the folder {root_real}; not followed",
+                        str(real),
                     )
                     continue
             try:
@@ -169,9 +183,9 @@ def skip_summary(skipped: Sequence[Skipped]) -> list[str]:
         one, many = _SKIP_NOUNS.get(kind, (kind, kind))
         line = f"skipped {len(items)} {one if len(items) == 1 else many}"
         if kind == "unsupported":
-            suffixes = dict.fromkeys(s.reason.rsplit(" ", 1)[-1] for s in items)
+            suffixes = dict.fromkeys(Path(s.rel).suffix.lower() or "no suffix" for s in items)
             line += f": unsupported type ({', '.join(suffixes)})"
-        names = [s.rel for s in items[:SUMMARY_NAMES]]
+        names = [s.shown for s in items[:SUMMARY_NAMES]]
         more = len(items) - len(names)
         line += ": " + ", ".join(names) + (f" and {more} more" if more else "")
         lines.append(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from pathlib import Path
 
@@ -84,6 +85,28 @@ def test_short_gbk_and_big5_texts_are_not_confused(tmp_path: Path, encoding: str
     assert load(f).text == line
 
 
+JAPANESE = "学校における働き方改革について、教員の長時間勤務を見直す必要があります。\n" * 3
+
+
+@pytest.mark.parametrize("encoding", ["shift_jis", "euc_jp"])
+def test_japanese_text_is_decoded_as_japanese_not_as_gb18030(tmp_path: Path, encoding: str) -> None:
+    f = tmp_path / "jp.txt"
+    f.write_bytes(JAPANESE.encode(encoding))
+    loaded = load(f)
+    assert loaded.text == JAPANESE and loaded.encoding == encoding
+
+
+def test_text_that_decodes_only_as_garble_is_refused_with_the_reason(tmp_path: Path) -> None:
+    # Kanji only, in Shift-JIS: no kana to recognise it by, and as GB18030 or Big5 it is garble.
+    f = tmp_path / "kanji.txt"
+    f.write_bytes(("教員長時間勤務見直必要。学校働方改革推進。\n" * 5).encode("shift_jis"))
+    with pytest.raises(LoadError) as err:
+        load(f)
+    assert err.value.kind == "encoding"
+    assert "garble" in err.value.reason and "common Chinese characters" in err.value.reason
+    assert "kanji.txt" in str(err.value)
+
+
 def test_a_markdown_file_in_gbk_is_read(tmp_path: Path) -> None:
     f = tmp_path / "law.md"
     text = "# 某市教育条例\n\n第一条 为了发展教育事业，制定本条例。\n"
@@ -162,6 +185,19 @@ def test_broken_pdf_is_reported_as_corrupt(tmp_path: Path, damage: str) -> None:
         load(f)
     assert err.value.kind == "corrupt"
     assert "broken.pdf" in str(err.value)
+
+
+def test_library_warnings_name_the_file_and_come_once_each(tmp_path: Path, caplog) -> None:
+    from hostile import pdf_bytes
+
+    f = tmp_path / "bad-xref.pdf"  # a wrong startxref pointer: pypdf recovers, with warnings
+    f.write_bytes(pdf_bytes("Policy text").replace(b"startxref\n", b"startxref\n9"))
+    with caplog.at_level(logging.WARNING):
+        assert load(f).text.strip() == "Policy text"
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]  # none bare
+    messages = [r.getMessage() for r in caplog.records]
+    assert "warning: bad-xref.pdf: pypdf: incorrect startxref pointer(2)" in messages
+    assert len(messages) == len(set(messages))
 
 
 # --- DOCX -------------------------------------------------------------------------------------

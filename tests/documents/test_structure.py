@@ -25,6 +25,9 @@ from assistant.documents.structure import (
         ("(一)深学精神赋能教育发展。", "paren_cn", "(一)", 1),
         ("（十二）直接管理少数高等学校。", "paren_cn", "（十二）", 12),
         ("22.严格落实“双减”政策。", "arabic_dot", "22.", 22),
+        ("1000.第1000项工作要求", "arabic_dot", "1000.", 1000),
+        ("12345、清单最后一项", "arabic_dun", "12345、", 12345),
+        ("（1001）排查隐患", "paren_arabic", "（1001）", 1001),
         ("3．上述加固标准的确定", "arabic_dot", "3．", 3),
         ("1、全面提升教育系统黨建水平。", "arabic_dun", "1、", 1),
         ("(1)加强作业管理；", "paren_arabic", "(1)", 1),
@@ -67,6 +70,19 @@ def test_each_numbering_family_is_recognised(
 )
 def test_numbers_inside_sentences_are_not_items(line: str) -> None:
     assert parse_marker(line) is None
+
+
+def test_items_numbered_999_to_1002_keep_their_labels(tmp_path) -> None:
+    from hostile import numbered_list
+
+    from assistant.documents import ingest_file
+
+    f = tmp_path / "list.txt"
+    f.write_text(numbered_list(990, 1002), encoding="utf-8")
+    chunks = ingest_file(f)
+    assert [c.label for c in chunks] == [f"{n}." for n in range(990, 1003)]
+    assert all(c.part == 0 for c in chunks)
+    assert chunks[-1].text.startswith("1002. 第1002项工作要求")
 
 
 def test_chinese_numerals() -> None:
