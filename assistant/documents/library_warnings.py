@@ -2,13 +2,15 @@
 file: collected instead of reaching the terminal bare ("EOF marker not found"), then logged once
 each, with the file's name and how often they came, on the ``assistant.documents`` logger.
 
-Python's ``warnings`` filters are process-wide, so two files parsed at the same time in two
-threads may see each other's warnings.
+The libraries' loggers are routed here once, at import; records are collected per thread, so
+files read in parallel threads keep their own. Python's ``warnings`` filters are process-wide,
+so a ``warnings.warn`` raised in another thread at the same moment may be attributed to this file.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -20,35 +22,39 @@ log = logging.getLogger("assistant.documents")
 LIBRARY_LOGGERS = ("pypdf", "docx", "bs4")
 MAX_LINES = 3  # distinct warnings logged per file; the rest are counted
 
+_active = threading.local()  # .counts: the Counter of the file being read in this thread
 
-class _Collect(logging.Handler):
-    def __init__(self, counts: Counter[str]) -> None:
-        super().__init__(logging.WARNING)
-        self.counts = counts
+
+class _Route(logging.Handler):
+    """Library records: counted for the file being read, else logged with the library's name."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        library = record.name.split(".")[0]
-        self.counts[f"{library}: {record.getMessage().strip()}"] += 1
+        message = f"{record.name.split('.')[0]}: {record.getMessage().strip()}"
+        counts: Counter[str] | None = getattr(_active, "counts", None)
+        if counts is None:
+            log.warning("warning: %s", message)
+        else:
+            counts[message] += 1
+
+
+_ROUTE = _Route(logging.WARNING)
+for _name in LIBRARY_LOGGERS:
+    logging.getLogger(_name).addHandler(_ROUTE)
+    logging.getLogger(_name).propagate = False
 
 
 @contextmanager
 def file_warnings(path: Path) -> Iterator[None]:
     """Collect library warnings raised inside the block and log them under ``path``'s name."""
     counts: Counter[str] = Counter()
-    handler = _Collect(counts)
-    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
-    saved = [lg.propagate for lg in loggers]
-    for lg in loggers:
-        lg.addHandler(handler)
-        lg.propagate = False
+    outer = getattr(_active, "counts", None)
+    _active.counts = counts
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             yield
     finally:
-        for lg, propagate in zip(loggers, saved, strict=True):
-            lg.removeHandler(handler)
-            lg.propagate = propagate
+        _active.counts = outer
         for w in caught:
             library = w.category.__module__.split(".")[0]
             if library == "builtins":  # a plain UserWarning: name the package that raised it
