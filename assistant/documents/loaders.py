@@ -194,6 +194,17 @@ def _reading(encoding: str, text: str) -> _Reading:
     return _Reading(encoding, text, common / n, kana / n, len(chars))
 
 
+def _readings(data: bytes, encodings: tuple[str, ...]) -> list[_Reading]:
+    """The strict decodings of ``data`` in each encoding that has one."""
+    out = []
+    for enc in encodings:
+        try:
+            out.append(_reading(enc, data.decode(enc)))
+        except UnicodeDecodeError:
+            continue
+    return out
+
+
 def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
     """Decode a text file: BOMs, then strict UTF-8, then GB18030 or Big5 (whichever decodes
     strictly and reads as more common Chinese), then Shift-JIS or EUC-JP for Japanese text.
@@ -213,27 +224,21 @@ def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
         return _check_text(text, path), "utf-8"
     except UnicodeDecodeError:
         pass
-    readings: list[_Reading] = []
-    for enc in ("gb18030", "big5hkscs", "shift_jis", "euc_jp"):
-        try:
-            readings.append(_reading(enc, data.decode(enc)))
-        except UnicodeDecodeError:
-            continue
-    chinese = [r for r in readings if r.encoding in ("gb18030", "big5hkscs")]
+    chinese = _readings(data, ("gb18030", "big5hkscs"))
     if chinese:
         best = max(chinese, key=lambda r: r.common_han)
         if best.chinese:
             return _check_text(best.text, path), best.encoding.replace("big5hkscs", "big5")
-    japanese = [r for r in readings if r.encoding in ("shift_jis", "euc_jp") and r.japanese]
+    japanese = [r for r in _readings(data, ("shift_jis", "euc_jp")) if r.japanese]
     if japanese:
         best = max(japanese, key=lambda r: r.kana)
         return _check_text(best.text, path), best.encoding
     if _looks_binary(data):
         raise LoadError(path, "binary", "binary file (control bytes), not text")
     if chinese:
-        tried = ", ".join(
-            f"as {'Big5' if r.encoding == 'big5hkscs' else 'GB18030'} only "
-            f"{r.common_han:.0%} are common Chinese characters"
+        tried = "; ".join(
+            f"read as {'Big5' if r.encoding == 'big5hkscs' else 'GB18030'}, only "
+            f"{r.common_han:.0%} of its characters are common Chinese ones"
             + (f" and {r.kana:.0%} are kana" if r.kana >= 0.05 else "")
             for r in chinese
         )
