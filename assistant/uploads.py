@@ -1,12 +1,12 @@
 """Accepting uploaded files into the corpus: type, size, safe name, readability, then storage.
 
 An upload is checked before anything is stored: its type must be one the loaders read, its
-size (and, for a .docx, what it expands to, and the text it yields) within
-``settings.upload_max_mb`` and the other per-file bounds of ``FileLimits``, and it must actually
-load and yield chunks (an empty, binary, corrupt or zip-bomb file is refused with the loader's
-own explanation). Only then is it copied to
-``<corpus>/uploads/`` under a safe name: directory parts and ``..`` stripped, control and shell
-characters replaced, CJK kept. The index is updated afterwards by the caller, incrementally.
+size and the size of its text within ``settings.upload_max_mb``, the other per-file bounds of
+``FileLimits`` kept (zip expansion, chunks), and it must actually load and yield chunks (an
+empty, binary, corrupt or zip-bomb file is refused with the loader's own explanation). Only then
+is it copied to ``<corpus>/uploads/`` under a safe name: directory parts and ``..`` stripped,
+control and shell characters replaced, CJK kept. The index is updated afterwards by the caller,
+incrementally.
 """
 
 from __future__ import annotations
