@@ -32,7 +32,7 @@ _SKIP_NOUNS = {
     "symlink_loop": ("symlink loop", "symlink loops"),
     "broken_symlink": ("broken symlink", "broken symlinks"),
     "special": ("special file (not a regular file)", "special files (not regular files)"),
-    "unreadable": ("folder that cannot be read", "folders that cannot be read"),
+    "unreadable": ("entry that cannot be read", "entries that cannot be read"),
 }
 SUMMARY_NAMES = 5  # a summary line names at most this many files
 
@@ -110,6 +110,7 @@ def discover(paths: Sequence[Path]) -> list[SourceFile]:
 def _walk_folder(root: Path, skipped: list[Skipped]) -> list[SourceFile]:
     root_real = root.resolve()
     found: list[SourceFile] = []
+    first_skip = len(skipped)
     todo = [(root, "")]
     while todo:
         folder, prefix = todo.pop()
@@ -170,6 +171,7 @@ def _walk_folder(root: Path, skipped: list[Skipped]) -> list[SourceFile]:
             else:
                 found.append(SourceFile(path, rel))
     found.sort(key=lambda s: s.rel)
+    skipped[first_skip:] = sorted(skipped[first_skip:], key=lambda s: s.rel)
     return found
 
 
