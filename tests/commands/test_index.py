@@ -109,7 +109,7 @@ def test_hostile_files_leave_what_was_indexed_in_place(cli, corpus, tmp_path):
     assert skipped == {
         "loop.txt": "symlink_loop",
         "old.doc": "unsupported",
-        "secret.txt": ("symlink_outside"),
+        "secret.txt": "symlink_outside",
     }
 
 

@@ -72,19 +72,6 @@ def test_numbers_inside_sentences_are_not_items(line: str) -> None:
     assert parse_marker(line) is None
 
 
-def test_items_numbered_999_to_1002_keep_their_labels(tmp_path) -> None:
-    from hostile import numbered_list
-
-    from assistant.documents import ingest_file
-
-    f = tmp_path / "list.txt"
-    f.write_text(numbered_list(990, 1002), encoding="utf-8")
-    chunks = ingest_file(f)
-    assert [c.label for c in chunks] == [f"{n}." for n in range(990, 1003)]
-    assert all(c.part == 0 for c in chunks)
-    assert chunks[-1].text.startswith("1002. 第1002项工作要求")
-
-
 def test_chinese_numerals() -> None:
     assert [cn_to_int(s) for s in ("一", "十", "十一", "二十", "九十九", "一百零五", "两")] == [
         1,
