@@ -18,9 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Read policy files (.txt .md .html .htm .pdf .docx; folders are walked "
             "recursively), remove web-page boilerplate, parse the numbering (一、 （一） 1. "
             "一是 第一章 第一条 篇一 …) and print one chunk per numbered item with its heading "
-            "path and the document's metadata. Files that cannot be read are reported on "
-            "stderr with the reason. Exit status: 0 all files read, 1 some failed, 2 none "
-            "could be read."
+            "path and the document's metadata. Files that cannot be read or exceed a per-file "
+            "bound are reported on stderr with the reason; what a folder walk skips (hidden "
+            "files, unsupported types, symlinks out of the folder, loops) is summed up there, "
+            "one line per reason. Exit status: 0 all files read, 1 some failed, 2 none could "
+            "be read."
         ),
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")

@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Index policy documents for search. Only new or changed files are read and embedded; "
             "chunks of deleted files are removed; everything else is carried over. A file that "
-            "cannot be read is reported (and an earlier indexed version of it is kept). The new "
+            "cannot be read is reported (and an earlier indexed version of it is kept); files a "
+            "folder walk skips are summed up per reason (--json lists each). The new "
             "index replaces the old one atomically: an interrupted build leaves the previous "
             "index usable. Exit status 1 when any file failed (the index is still written)."
         ),
