@@ -46,6 +46,11 @@ class Settings:
     port: int = 7860
     auth: str | None = None  # "user:password" turns on the Gradio login
     upload_max_mb: int = 20
+    # OCR of scans (image-only PDF pages, .png .jpg .tif): work bounds per file, and the mean
+    # recognition confidence below which a page is reported instead of indexed
+    ocr_max_pages: int = 50
+    ocr_seconds_per_file: float = 600.0
+    ocr_min_confidence: float = 0.8
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given non-None values applied (for CLI flags)."""

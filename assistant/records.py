@@ -47,6 +47,8 @@ class Chunk:
     end: int
     part: int = 0  # 0 for a whole item; 1, 2, … for the parts of a long item split at 。！？；
     search_text: str = ""  # normalized form (t2s, half-width) used by the retrievers
+    ocr: bool = False  # the text was read by OCR from a scan (it may hold misread characters)
+    page: int | None = None  # for OCR'd text: the page (1-based) the chunk starts on
 
     def to_dict(self) -> dict[str, Any]:
         """The flat JSON shape used by ``assistant chunks --json`` and search hits."""
@@ -71,6 +73,8 @@ class Chunk:
             "text": self.text,
             "start": self.start,
             "end": self.end,
+            "ocr": self.ocr,
+            "page": self.page,
         }
 
 
@@ -113,6 +117,8 @@ class Citation:
             "path": list(c.path),
             "label": c.label,
             "text": c.text,
+            "ocr": c.ocr,
+            "page": c.page,
         }
 
 
