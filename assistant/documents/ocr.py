@@ -50,9 +50,11 @@ class OcrUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class OcrOptions:
-    max_pages: int = 50
-    seconds_per_file: float = 600.0
-    min_confidence: float = 0.8
+    """Bounds and the quality bar of OCR per file (defaults: the ``ocr_*`` settings)."""
+
+    max_pages: int
+    seconds_per_file: float
+    min_confidence: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OcrOptions:
@@ -102,12 +104,12 @@ def current_options() -> OcrOptions:
     """The options set by :func:`ocr_context`, else the ones in the settings."""
     options = _OPTIONS.get()
     if options is None:
-        from assistant.config import load_settings
+        from assistant.config import Settings, load_settings
 
         try:
             options = OcrOptions.from_settings(load_settings())
-        except (OSError, ValueError):
-            options = OcrOptions()
+        except (OSError, ValueError):  # a broken config file is reported by the command
+            options = OcrOptions.from_settings(Settings())
     return options
 
 
