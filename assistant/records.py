@@ -78,6 +78,13 @@ class Chunk:
         }
 
 
+def ocr_mark(ocr: bool, page: int | None) -> str:
+    """How a passage read by OCR is marked where it is shown ("" for text that was not)."""
+    if not ocr:
+        return ""
+    return f"OCR识别·第{page}页" if page else "OCR识别"
+
+
 @dataclass(frozen=True)
 class Hit:
     """A retrieved chunk with its fused score and the rank it had in each retriever."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+ALLOWED_SUFFIXES += (".png", ".jpg", ".jpeg", ".tif", ".tiff")  # scans, read by OCR
 UPLOAD_SUBDIR = "uploads"
 MAX_NAME_CHARS = 120
 

@@ -76,6 +76,7 @@ class BuildReport:
     model: str = ""
     dense: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # seconds: read, embed, write
+    warnings: list[str] = field(default_factory=list)  # e.g. scanned pages OCR could not read
 
     def summary(self) -> str:
         return (
@@ -102,6 +103,7 @@ class BuildReport:
             "model": self.model,
             "dense": self.dense,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "warnings": self.warnings,
         }
 
 
@@ -193,7 +195,7 @@ def _plan(
             report.unchanged += 1
             continue
         try:
-            chunks = ingest_file(sf.path, sf.rel)
+            chunks = ingest_file(sf.path, sf.rel, notes=report.warnings)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the build
             kind = exc.kind if isinstance(exc, LoadError) else "corrupt"
             message = str(exc)
