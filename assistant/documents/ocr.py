@@ -155,7 +155,7 @@ def _engine() -> Any:
 
 
 @dataclass(frozen=True)
-class _Box:
+class LineBox:
     """A recognised text line; coordinates in the upright, deskewed page."""
 
     text: str
@@ -237,7 +237,7 @@ def _orientation(points: Sequence[Any], labels: Sequence[str]) -> int:
     return max(votes, key=lambda k: (votes[k], k == 0))
 
 
-def _boxes(points: Sequence[Any], recs: Sequence[tuple[str, float]]) -> list[_Box]:
+def _boxes(points: Sequence[Any], recs: Sequence[tuple[str, float]]) -> list[LineBox]:
     """Axis-aligned line boxes, with the scan's skew (measured on long boxes) undone."""
     import numpy as np
 
@@ -253,16 +253,16 @@ def _boxes(points: Sequence[Any], recs: Sequence[tuple[str, float]]) -> list[_Bo
     for p, (text, score) in zip(turned, recs, strict=True):
         xs = p[:, 0] * c - p[:, 1] * s
         ys = p[:, 0] * s + p[:, 1] * c
-        out.append(_Box(text, score, xs.min(), ys.min(), xs.max(), ys.max()))
+        out.append(LineBox(text, score, xs.min(), ys.min(), xs.max(), ys.max()))
     return out
 
 
 # --------------------------------------------------------------------------- reading order
 
 
-def _rows(boxes: Sequence[_Box]) -> list[list[_Box]]:
+def _rows(boxes: Sequence[LineBox]) -> list[list[LineBox]]:
     """Boxes grouped into rows (vertical overlap), top to bottom, each row left to right."""
-    rows: list[list[_Box]] = []
+    rows: list[list[LineBox]] = []
     for b in sorted(boxes, key=lambda b: b.cy):
         if rows:
             last = rows[-1]
@@ -276,7 +276,7 @@ def _rows(boxes: Sequence[_Box]) -> list[list[_Box]]:
     return [sorted(r, key=lambda b: b.x0) for r in rows]
 
 
-def _gutter(boxes: Sequence[_Box], char: float) -> float | None:
+def _gutter(boxes: Sequence[LineBox], char: float) -> float | None:
     """Where ``boxes`` split into two columns: the widest vertical gap of at least two
     characters that no box crosses, with a quarter of the width and two rows on each side."""
     spans = sorted((b.x0, b.x1) for b in boxes)
@@ -294,9 +294,9 @@ def _gutter(boxes: Sequence[_Box], char: float) -> float | None:
     return best[1] if best else None
 
 
-def _bands(boxes: Sequence[_Box], char: float) -> list[list[_Box]]:
+def _bands(boxes: Sequence[LineBox], char: float) -> list[list[LineBox]]:
     """Boxes split at the horizontal gaps between them, top to bottom."""
-    bands: list[list[_Box]] = []
+    bands: list[list[LineBox]] = []
     bottom = 0.0
     for b in sorted(boxes, key=lambda b: b.y0):
         if bands and b.y0 < bottom - char / 4:
@@ -308,7 +308,7 @@ def _bands(boxes: Sequence[_Box], char: float) -> list[list[_Box]]:
     return bands
 
 
-def _flows(boxes: Sequence[_Box], char: float) -> list[list[list[_Box]]]:
+def _flows(boxes: Sequence[LineBox], char: float) -> list[list[list[LineBox]]]:
     """Rows grouped into flows of text, each read top to bottom, in reading order.
 
     A recursive cut: a region that splits into columns is read column by column; otherwise it
@@ -323,7 +323,7 @@ def _flows(boxes: Sequence[_Box], char: float) -> list[list[list[_Box]]]:
     bands = _bands(boxes, char)
     if len(bands) == 1:
         return [_rows(boxes)]
-    flows: list[list[list[_Box]]] = [[]]
+    flows: list[list[list[LineBox]]] = [[]]
     i = 0
     while i < len(bands):
         last = None
@@ -349,9 +349,9 @@ def _join(a: str, b: str) -> str:
     return f"{a} {b}"
 
 
-def _row_text(row: Sequence[_Box], char: float) -> str:
+def _row_text(row: Sequence[LineBox], char: float) -> str:
     out = ""
-    prev: _Box | None = None
+    prev: LineBox | None = None
     for b in row:
         if prev is not None and b.x0 - prev.x1 >= char:
             out += " " + b.text  # a wide gap (e.g. issuer … date) keeps a space
@@ -361,7 +361,7 @@ def _row_text(row: Sequence[_Box], char: float) -> str:
     return out
 
 
-def _paragraphs(block: list[list[_Box]], char: float) -> list[str]:
+def _paragraphs(block: list[list[LineBox]], char: float) -> list[str]:
     """Rows of one column joined into paragraphs (wrapped lines re-joined)."""
     from assistant.documents.structure import is_marker_line
 
@@ -371,7 +371,7 @@ def _paragraphs(block: list[list[_Box]], char: float) -> list[str]:
         [block[k + 1][0].cy - block[k][0].cy for k in range(len(block) - 1)] or [2 * char]
     )
     paras: list[str] = []
-    prev: list[_Box] | None = None
+    prev: list[LineBox] | None = None
     for row in block:
         text = _row_text(row, char)
         if not text.strip():
@@ -391,7 +391,7 @@ def _paragraphs(block: list[list[_Box]], char: float) -> list[str]:
     return paras
 
 
-def layout_text(boxes: Sequence[_Box]) -> str:
+def layout_text(boxes: Sequence[LineBox]) -> str:
     """The page's text in reading order, one paragraph a line."""
     if not boxes:
         return ""
