@@ -61,6 +61,20 @@ def item(paragraphs: list[str], label: str, limit: int = 100) -> str:
     return first_sentences(line, limit) if not label.endswith("、") else line
 
 
+def _wrap(paragraph: str, body) -> list[tuple[int, str]]:  # noqa: ANN001 - a PIL font
+    """(x, text) of each printed line: the first indented two characters."""
+    width = PAGE[0] - 2 * MARGIN
+    out = []
+    x0, rest = MARGIN + 2 * FONT_PX, paragraph
+    while rest:
+        n = 1
+        while n < len(rest) and body.getlength(rest[: n + 1]) <= width - (x0 - MARGIN):
+            n += 1
+        out.append((x0, rest[:n]))
+        rest, x0 = rest[n:], MARGIN
+    return out
+
+
 def render(page: PageText, font: Path, *, ink: int = 0, paper: int = 255):  # noqa: ANN201
     """A greyscale page image: title centred, paragraphs wrapped with a two-character indent."""
     from PIL import Image, ImageDraw, ImageFont
@@ -74,18 +88,38 @@ def render(page: PageText, font: Path, *, ink: int = 0, paper: int = 255):  # no
         x = (PAGE[0] - big.getlength(page.title)) / 2
         draw.text((x, y), page.title, font=big, fill=ink)
         y += LINE_PX + 30
-    width = PAGE[0] - 2 * MARGIN
     for para in page.paragraphs:
-        x0 = MARGIN + 2 * FONT_PX
-        rest = para
-        while rest:
-            n = 1
-            while n < len(rest) and body.getlength(rest[: n + 1]) <= width - (x0 - MARGIN):
-                n += 1
-            draw.text((x0, y), rest[:n], font=body, fill=ink)
-            rest, x0, y = rest[n:], MARGIN, y + LINE_PX
+        for x, line in _wrap(para, body):
+            draw.text((x, y), line, font=body, fill=ink)
+            y += LINE_PX
         assert y < PAGE[1] - MARGIN, "page text does not fit on the page"
     return img
+
+
+def paginate(paragraphs: list[str], font: Path, pages: int) -> list[PageText]:
+    """Up to ``pages`` full pages of the paragraphs, in order (a paragraph that does not fit
+    on a page starts the next one)."""
+    from PIL import ImageFont
+
+    body = ImageFont.truetype(str(font), FONT_PX)
+    room = (PAGE[1] - 2 * MARGIN) // LINE_PX
+    out: list[PageText] = []
+    current: list[str] = []
+    used = 0
+    for para in paragraphs:
+        need = len(_wrap(para, body))
+        if need > room:
+            continue
+        if used + need > room:
+            out.append(PageText(tuple(current)))
+            if len(out) == pages:
+                return out
+            current, used = [], 0
+        current.append(para)
+        used += need
+    if current and len(out) < pages:
+        out.append(PageText(tuple(current)))
+    return out
 
 
 def noise_page(seed: int = 7):  # noqa: ANN201
