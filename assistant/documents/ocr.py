@@ -241,16 +241,16 @@ def _boxes(points: Sequence[Any], recs: Sequence[tuple[str, float]]) -> list[Lin
     """Axis-aligned line boxes, with the scan's skew (measured on long boxes) undone."""
     import numpy as np
 
-    turned = [np.asarray(p, dtype=float) for p in points]
+    quads = [np.asarray(p, dtype=float) for p in points]
     angles = []
-    for p in turned:
+    for p in quads:
         dx, dy = p[1] - p[0]
         if abs(dx) > 3 * abs(dy):
             angles.append(np.arctan2(dy, dx))
     skew = float(np.median(angles)) if angles else 0.0
     c, s = np.cos(-skew), np.sin(-skew)
     out = []
-    for p, (text, score) in zip(turned, recs, strict=True):
+    for p, (text, score) in zip(quads, recs, strict=True):
         xs = p[:, 0] * c - p[:, 1] * s
         ys = p[:, 0] * s + p[:, 1] * c
         out.append(LineBox(text, score, xs.min(), ys.min(), xs.max(), ys.max()))
