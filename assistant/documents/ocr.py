@@ -4,15 +4,17 @@ The engine is RapidOCR (PP-OCRv4 Chinese text detection and recognition on ONNX 
 models ship inside the ``rapidocr-onnxruntime`` wheel, nothing is downloaded). A page is read
 in three steps:
 
-1. Detection finds text-line boxes; each box is cut out, turned upright (the angle classifier
-   flags upside-down lines) and recognised, with a confidence per line.
-2. Orientation: when most lines are tall boxes or read upside down, the page was scanned
-   turned by 90°/180°/270°; box coordinates are turned back. A small scan skew is measured on
-   the line boxes and undone, so lines of one row group together.
-3. Reading order: boxes are grouped into rows; rows that share a wide gutter over several rows
-   are a column block, read column by column; the rows of a column are joined into paragraphs
-   where a line fills the column and the next starts without indentation (and does not start
-   a numbered item), so 一、 （一） 1. stay at the start of their lines for the structure parser.
+1. Orientation: text lines are detected and each line's shape (tall or wide) and the angle
+   classifier's verdict (upright or upside down) vote on how the page was scanned; a page
+   scanned turned by 90°/180°/270° is turned upright and detected again.
+2. Each line is cut out and recognised, with a confidence per line. A small scan skew is
+   measured on the line boxes and undone, so the lines of one row group together.
+3. Reading order, a recursive cut: a region with a wide vertical gutter is read column by
+   column, otherwise it is cut at its horizontal gaps (consecutive bands that together have a
+   gutter, such as a two-column part under a full-width title, form a region of their own).
+   The rows of a column are joined into paragraphs where a line fills the column and the next
+   starts without indentation and not with a numbered item, so 一、 （一） 1. stay at the start
+   of their lines for the structure parser.
 
 A page's confidence is the mean line confidence weighted by characters; a page below
 ``min_confidence`` is reported and its text is not used. ``max_pages`` and
@@ -485,4 +487,7 @@ def read_pages(
 def _page_list(numbers: Sequence[int]) -> str:
     if len(numbers) == 1:
         return f"page {numbers[0]}"
-    return f"pages {numbers[0]}–{numbers[-1]}"
+    if numbers[-1] - numbers[0] == len(numbers) - 1:
+        return f"pages {numbers[0]}–{numbers[-1]}"
+    shown = ", ".join(map(str, numbers[:10]))
+    return f"pages {shown}" + (" …" if len(numbers) > 10 else "")
