@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant.documents.limits import MB, FileLimits
+from assistant.documents.walk import SUPPORTED_SUFFIXES
 
-ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+ALLOWED_SUFFIXES = SUPPORTED_SUFFIXES  # scans (.png .jpg .tif …) included: they are read by OCR
 UPLOAD_SUBDIR = "uploads"
 MAX_NAME_CHARS = 120
 

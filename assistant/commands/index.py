@@ -66,11 +66,13 @@ def format_report(report) -> str:  # noqa: ANN001 - BuildReport, imported lazily
     for f in report.failed:
         lines.append(f"FAILED [{f.kind}] {f.message}")
     lines += skip_summary(report.skipped)
+    lines += [f"WARNING {w}" for w in report.warnings]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     from assistant.config import load_settings
+    from assistant.documents.ocr import OcrOptions, ocr_context
     from assistant.search.builder import build_index
     from assistant.search.store import IndexLockedError, IndexMismatchError
 
@@ -86,14 +88,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
     try:
-        report = build_index(
-            paths,
-            settings.index_dir,
-            settings,
-            rebuild=args.rebuild,
-            dense=args.dense,
-            progress=not args.quiet,
-        )
+        with ocr_context(OcrOptions.from_settings(settings)):
+            report = build_index(
+                paths,
+                settings.index_dir,
+                settings,
+                rebuild=args.rebuild,
+                dense=args.dense,
+                progress=not args.quiet,
+            )
     except KeyboardInterrupt:
         print("interrupted, previous index kept", file=sys.stderr)
         return 130

@@ -18,15 +18,16 @@ their numbering under a new title line; a file with neither is one document. chu
 
 from __future__ import annotations
 
+import bisect
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.documents.chunking import MAX_CHUNK_CHARS, Span, outline_spans
 from assistant.documents.cleaning import CleanText, clean
 from assistant.documents.limits import FileLimits
-from assistant.documents.loaders import SUPPORTED_SUFFIXES, LoadError, load
+from assistant.documents.loaders import SUPPORTED_SUFFIXES, LoadedText, LoadError, load
 from assistant.documents.metadata import build_meta, choose_title, is_collection_title
 from assistant.documents.structure import parse_outline, split_articles, split_collection
 from assistant.documents.walk import Skipped, SourceFile, discover, skip_summary, walk
@@ -51,25 +52,59 @@ __all__ = [
 ]
 
 
-def clean_file(path: Path, limits: FileLimits | None = None) -> CleanText:
-    """Load and clean one file (raises :class:`LoadError`); chunk offsets index ``.text``."""
-    path = Path(path)
+def _load_and_clean(path: Path, limits: FileLimits | None = None) -> tuple[LoadedText, CleanText]:
     loaded = load(path, limits)
     cleaned = clean(loaded.text, markdown=path.suffix.lower() == ".md")
     if loaded.title and not cleaned.meta.title_hint:
         cleaned.meta.title_hint = loaded.title.strip() or None
-    return cleaned
+    return loaded, cleaned
+
+
+def clean_file(path: Path, limits: FileLimits | None = None) -> CleanText:
+    """Load and clean one file (raises :class:`LoadError`); chunk offsets index ``.text``."""
+    return _load_and_clean(Path(path), limits)[1]
+
+
+def _ocr_page_finder(loaded: LoadedText, cleaned: CleanText) -> Callable[[int], int | None]:
+    """Offset in the cleaned text → the page that line was OCR'd from (None for text that was
+    not OCR'd). Cleaning keeps lines verbatim and in order (trimmed), so each kept line is
+    found in the loaded text after the previous one."""
+    if not loaded.ocr:
+        return lambda _offset: None
+    starts = [ln.start for ln in cleaned.lines]
+    pages: list[int | None] = []
+    span_starts = [s.start for s in loaded.ocr]
+    pos = 0
+    for ln in cleaned.lines:
+        at = loaded.text.find(ln.text, pos)
+        if at < 0:
+            pages.append(None)
+            continue
+        pos = at + len(ln.text)
+        i = bisect.bisect_right(span_starts, at) - 1
+        pages.append(loaded.ocr[i].page if i >= 0 and at < loaded.ocr[i].end else None)
+    return lambda offset: pages[max(bisect.bisect_right(starts, offset) - 1, 0)]
 
 
 def ingest_file(
-    path: Path, rel: str | None = None, limits: FileLimits | None = None
+    path: Path,
+    rel: str | None = None,
+    limits: FileLimits | None = None,
+    notes: list[str] | None = None,
 ) -> list[Chunk]:
     """All chunks of one file, documents in file order; raises :class:`LoadError`, also when
     the file would produce more than ``limits.max_chunks`` chunks (refused whole: a document
-    cut short would answer as if it were complete)."""
+    cut short would answer as if it were complete).
+
+    What OCR reported about the file's pages (unreadable pages, pages over the limits) is
+    appended to ``notes`` when given.
+    """
     path = Path(path)
     limits = limits or FileLimits()
-    cleaned = clean_file(path, limits)
+    loaded, cleaned = _load_and_clean(path, limits)
+    if notes is not None:
+        notes.extend(loaded.notes)
+    page_at = _ocr_page_finder(loaded, cleaned)
     text = cleaned.text
     preamble, articles = split_articles(cleaned.lines)
     if (
@@ -127,6 +162,7 @@ def ingest_file(
         )
         for n, sp in enumerate(spans):
             body = text[sp.start : sp.end]
+            page = page_at(sp.start)
             chunks.append(
                 Chunk(
                     chunk_id=f"{doc_id}:{n}",
@@ -138,6 +174,8 @@ def ingest_file(
                     end=sp.end,
                     part=sp.part,
                     search_text=normalize(body),
+                    ocr=page is not None,
+                    page=page,
                 )
             )
     if not chunks:
@@ -189,7 +227,7 @@ def ingest(
     warnings: list[str] = []
     for sf in iterator:
         try:
-            got = ingest_file(sf.path, sf.rel, limits)
+            got = ingest_file(sf.path, sf.rel, limits, notes=warnings)
         except LoadError as err:
             failures.append(FileFailure(str(sf.path), err.kind, str(err)))
             continue

@@ -1,29 +1,44 @@
-"""Reading files into text: .txt .md .html/.htm .pdf .docx.
+"""Reading files into text: .txt .md .html/.htm .pdf .docx, and scans.
+
+Scans are read by OCR (:mod:`assistant.documents.ocr`): .png .jpg .jpeg .tif/.tiff files page
+by page, and the pages of a PDF that have no usable text layer. Where OCR text came from is kept
+as :class:`OcrSpan` offsets, and pages OCR could not read are named in ``LoadedText.notes``.
 
 Every way a file can be unreadable ends in a :class:`LoadError` whose ``kind`` says what it is
-(empty, binary, scanned PDF, corrupt, undecodable, unsupported, too large, missing, symlink
-loop) and whose message names the file, so one bad file never stops a batch. The bounds of
-:class:`FileLimits` are checked before parsing (:func:`check_file`) and on the extracted text.
+(empty, binary, scanned PDF or image that OCR could not read, corrupt, undecodable, unsupported,
+too large, missing, symlink loop) and whose message names the file, so one bad file never stops
+a batch. The bounds of :class:`FileLimits` are checked before parsing (:func:`check_file`) and on
+the extracted text.
 """
 
 from __future__ import annotations
 
 import errno
 import re
+import threading
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.documents.library_warnings import file_warnings
 from assistant.documents.limits import FileLimits
+from assistant.documents.ocr import IMAGE_SUFFIXES, MAX_SIDE, OcrResult, OcrUnavailable, read_pages
 from assistant.documents.walk import SUPPORTED_SUFFIXES, SourceFile, discover
 
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
 __all__ = ["SUPPORTED_SUFFIXES", "FileLimits", "LoadError", "SourceFile", "discover", "load"]
+
+MIN_TEXT_LAYER_CHARS = 8  # a PDF page with fewer non-blank characters in its text layer is OCR'd
 
 LOAD_ERROR_KINDS = (
     "empty",
     "binary",
     "scanned_pdf",
+    "scanned_image",
     "corrupt",
     "encoding",
     "unsupported",
@@ -45,6 +60,16 @@ class LoadError(Exception):
 
 
 @dataclass(frozen=True)
+class OcrSpan:
+    """``text[start:end]`` of a :class:`LoadedText` was read by OCR from page ``page``."""
+
+    page: int  # 1-based
+    start: int
+    end: int
+    confidence: float
+
+
+@dataclass(frozen=True)
 class LoadedText:
     """The text of one file before cleaning, with what the format itself says about it."""
 
@@ -52,6 +77,8 @@ class LoadedText:
     title: str | None = None  # HTML <title>/<h1>, docx/PDF document properties
     encoding: str | None = None  # for text formats: the encoding that was detected
     wrapped: bool = False  # lines were hard-wrapped (PDF) and have been re-joined
+    ocr: tuple[OcrSpan, ...] = ()  # the parts of ``text`` read by OCR, in order
+    notes: tuple[str, ...] = ()  # pages reported by OCR (unreadable, over the limits)
 
 
 def check_file(path: Path, limits: FileLimits) -> None:
@@ -104,6 +131,8 @@ def load(path: Path, limits: FileLimits | None = None) -> LoadedText:
     with file_warnings(path):
         if suffix == ".pdf":
             loaded = _load_pdf(path, limits)
+        elif suffix in IMAGE_SUFFIXES:
+            loaded = _load_image(path)
         elif suffix == ".docx":
             loaded = _load_docx(path)
         else:
@@ -343,13 +372,112 @@ def _load_pdf(path: Path, limits: FileLimits) -> LoadedText:
         ) from None
     if not pages:
         raise LoadError(path, "corrupt", "PDF has no pages")
-    if not any(p.strip() for p in pages):
+    scanned = [n for n, p in enumerate(pages, 1) if len("".join(p.split())) < MIN_TEXT_LAYER_CHARS]
+    if not scanned:
+        return LoadedText(reflow_pdf_lines("\n".join(pages)), title=title, wrapped=True)
+    try:
+        ocr = read_pages(_pdf_page_images(path, scanned), len(scanned), path.name)
+    except OcrUnavailable as exc:
+        if any(p.strip() for p in pages):  # read what has a text layer, as before OCR existed
+            return LoadedText(reflow_pdf_lines("\n".join(pages)), title=title, wrapped=True)
+        raise LoadError(path, "scanned_pdf", f"PDF has no text layer and {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - pdfium raises its own types on damaged files
+        raise LoadError(
+            path, "corrupt", f"PDF pages cannot be rendered ({type(exc).__name__}: {exc})"
+        ) from None
+    loaded = _assemble_pages(pages, ocr, title)
+    if not loaded.text.strip():
+        why = "; ".join(ocr.notes) or "the pages are blank"
         raise LoadError(
             path,
             "scanned_pdf",
-            f"PDF has no text layer ({len(pages)} page(s), probably scanned images); run OCR first",
+            f"PDF has no text layer ({len(pages)} page(s), scanned images) and OCR read no "
+            f"usable text: {why}",
         )
-    return LoadedText(reflow_pdf_lines("\n".join(pages)), title=title, wrapped=True)
+    return loaded
+
+
+def _assemble_pages(pages: Sequence[str], ocr: OcrResult, title: str | None) -> LoadedText:
+    """Text-layer pages (runs re-flowed as before) and OCR'd pages, in page order."""
+    read = {p.page: p for p in ocr.usable}
+    parts: list[str] = []
+    spans: list[OcrSpan] = []
+    run: list[str] = []
+    pos = 0
+
+    def add(text: str) -> int:
+        nonlocal pos
+        if parts:
+            parts.append("\n")
+            pos += 1
+        parts.append(text)
+        pos += len(text)
+        return pos - len(text)
+
+    for n, text in enumerate(pages, 1):
+        if n not in read:
+            run.append(text)
+            continue
+        if any(t.strip() for t in run):
+            add(reflow_pdf_lines("\n".join(run)))
+        run = []
+        start = add(read[n].text)
+        spans.append(OcrSpan(n, start, pos, read[n].confidence))
+    if any(t.strip() for t in run):
+        add(reflow_pdf_lines("\n".join(run)))
+    return LoadedText("".join(parts), title=title, wrapped=True, ocr=tuple(spans),
+                      notes=tuple(ocr.notes))  # fmt: skip
+
+
+_PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe
+
+
+def _pdf_page_images(path: Path, numbers: Sequence[int]):  # noqa: ANN202 - a generator
+    """``(page number, load image)`` for the given pages, rendered at most MAX_SIDE pixels on
+    the long side (and at most 300 dpi)."""
+    import pypdfium2 as pdfium
+
+    def render(n: int) -> Image:
+        with _PDFIUM_LOCK:
+            doc = pdfium.PdfDocument(str(path))
+            try:
+                page = doc[n - 1]
+                scale = min(MAX_SIDE / max(page.get_size()), 300 / 72)
+                return page.render(scale=scale, grayscale=True).to_pil()
+            finally:
+                doc.close()
+
+    for n in numbers:
+        yield n, (lambda n=n: render(n))
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+def _load_image(path: Path) -> LoadedText:
+    """A scan or photo (a multi-page TIFF is several pages), read by OCR."""
+    from PIL import Image as PILImage
+    from PIL import ImageSequence, UnidentifiedImageError
+
+    try:
+        with PILImage.open(path) as img:
+            frames = [frame.copy() for frame in ImageSequence.Iterator(img)]
+    except PILImage.DecompressionBombError as exc:
+        raise LoadError(path, "too_large", f"image is too large to read ({exc})") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise LoadError(path, "corrupt", f"not a readable image ({exc})") from None
+    pages: list[tuple[int, Callable[[], Image]]] = [
+        (n, (lambda f=f: f)) for n, f in enumerate(frames, 1)
+    ]
+    try:
+        ocr = read_pages(pages, len(pages), path.name)
+    except OcrUnavailable as exc:
+        raise LoadError(path, "scanned_image", str(exc)) from None
+    loaded = _assemble_pages([""] * len(pages), ocr, None)
+    if not loaded.text.strip():
+        why = "; ".join(ocr.notes) or "the image is blank"
+        raise LoadError(path, "scanned_image", f"OCR read no usable text: {why}")
+    return loaded
 
 
 _SENTENCE_END = "。！？；：:!?;」”’』）)】"

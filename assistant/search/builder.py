@@ -77,6 +77,7 @@ class BuildReport:
     dense: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # seconds: read, embed, write
     skipped: list[Skipped] = field(default_factory=list)  # not read: see documents.walk
+    warnings: list[str] = field(default_factory=list)  # e.g. scanned pages OCR could not read
 
     def summary(self) -> str:
         return (
@@ -104,6 +105,7 @@ class BuildReport:
             "dense": self.dense,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "skipped": [s.to_dict() for s in self.skipped],
+            "warnings": self.warnings,
         }
 
 
@@ -195,7 +197,7 @@ def _plan(
             report.unchanged += 1
             continue
         try:
-            chunks = ingest_file(sf.path, sf.rel, limits)
+            chunks = ingest_file(sf.path, sf.rel, limits, notes=report.warnings)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the build
             kind = exc.kind if isinstance(exc, LoadError) else "corrupt"
             message = str(exc)
