@@ -64,8 +64,10 @@ LAYOUT = 1  # version of the collections' layout; a reader refuses a newer one
 ALIVE = 1 << 62  # ``dead`` of a row no version has retired
 BATCH = 512  # rows per insert / ids per lookup
 VARCHAR_MAX = 65_535
-# Characters jieba keeps inside words beside letters and digits; alone they are not words.
+# Characters jieba keeps inside words beside letters and digits ("v1.5", "c++"); alone, or in
+# runs away from ASCII letters and digits ("____市"), they are not words.
 _JIEBA_WORD_MARKS = frozenset("+#&._%-")
+_LONE_MARKS = re.compile(r"(?<![a-z0-9])[+#&._%\-]+(?![a-z0-9])")
 ANALYZER = {
     "tokenizer": {"type": "jieba", "mode": "search"},
     "filter": [{"type": "stop", "stop_words": sorted(_JIEBA_WORD_MARKS)}],
@@ -76,11 +78,16 @@ class MilvusUnavailableError(IndexNotFoundError):
     """Milvus cannot be reached or opened (the commands report it like a missing index)."""
 
 
+class MilvusLiteBusyError(IndexLockedError, MilvusUnavailableError):
+    """Another process has the Milvus Lite database open."""
+
+
 def analyzer_text(text: str) -> str:
     """``text`` lower-cased, with the characters ``assistant.text.tokenize`` drops turned into
     spaces: Milvus's jieba analyzer (search mode) then cuts it into ``tokenize``'s words, so
     both backends score BM25 over the same tokens."""
-    return "".join(ch if ch in _JIEBA_WORD_MARKS or is_word(ch) else " " for ch in text.lower())
+    kept = "".join(ch if ch in _JIEBA_WORD_MARKS or is_word(ch) else " " for ch in text.lower())
+    return _LONE_MARKS.sub(" ", kept)
 
 
 def _pymilvus() -> Any:
@@ -141,9 +148,12 @@ _clients_lock = threading.Lock()
 
 
 def _lite_locked(path: Path) -> bool:
+    """True when another process has the Milvus Lite database at ``path`` open."""
+    from milvus_lite.server_manager import server_manager_instance
+
     lock = path / "LOCK"
-    if not lock.exists():
-        return False
+    if not lock.exists() or str(path) in getattr(server_manager_instance, "_servers", {}):
+        return False  # not open, or open in this process
     with open(lock, "a+") as fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -163,16 +173,16 @@ def acquire(t: Target) -> Any:
         pymilvus = _pymilvus()
         if t.lite is not None:
             t.lite.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            client = pymilvus.MilvusClient(uri=t.uri, token=t.token, timeout=30)
-        except Exception as exc:
-            if t.lite is not None and _lite_locked(t.lite):
-                raise IndexLockedError(
+            if _lite_locked(t.lite):
+                raise MilvusLiteBusyError(
                     f"the Milvus Lite database {t.lite} is open in another process (Milvus Lite "
                     "serves one process at a time): stop that process, or run a Milvus server "
                     "(`milvus-lite server --data-dir DIR`, or Milvus Standalone) and set "
                     "ASSISTANT_MILVUS_URI=http://host:19530"
-                ) from None
+                )
+        try:
+            client = pymilvus.MilvusClient(uri=t.uri, token=t.token, timeout=30)
+        except Exception as exc:
             raise MilvusUnavailableError(f"cannot open Milvus at {t.uri}: {exc}") from None
         _clients[(t.uri, t.token)] = [client, 1]
         return client
