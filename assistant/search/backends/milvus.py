@@ -180,8 +180,13 @@ def acquire(t: Target) -> Any:
                     "(`milvus-lite server --data-dir DIR`, or Milvus Standalone) and set "
                     "ASSISTANT_MILVUS_URI=http://host:19530"
                 )
+        options: dict[str, Any] = {}
+        if t.lite is not None:  # pymilvus's 10 s keepalive pings make the Lite server hang up
+            options = {"grpc.keepalive_time_ms": 1 << 30, "grpc.keepalive_permit_without_calls": 0}
         try:
-            client = pymilvus.MilvusClient(uri=t.uri, token=t.token, timeout=30)
+            client = pymilvus.MilvusClient(
+                uri=t.uri, token=t.token, timeout=30, grpc_options=options
+            )
         except Exception as exc:
             raise MilvusUnavailableError(f"cannot open Milvus at {t.uri}: {exc}") from None
         _clients[(t.uri, t.token)] = [client, 1]
@@ -434,14 +439,17 @@ class MilvusBackend(SearchBackend):
     @classmethod
     def open(cls, index_dir: Path, settings: Settings) -> MilvusBackend:
         t = target(index_dir, settings)
+        missing = IndexNotFoundError(
+            f"no index {t.prefix} in Milvus at {t.uri}: build one with "
+            f"`ASSISTANT_BACKEND=milvus assistant index --index-dir {index_dir}`"
+        )
+        if t.lite is not None and not t.lite.exists():
+            raise missing  # without creating a database there
         client = acquire(t)
         try:
             head = _open_head(client, t)
             if head is None:
-                raise IndexNotFoundError(
-                    f"no index {t.prefix} in Milvus at {t.uri}: build one with "
-                    f"`ASSISTANT_BACKEND=milvus assistant index --index-dir {index_dir}`"
-                )
+                raise missing
             state = _load_state(client, t, int(head["current"]))
             client.load_collection(state.collection)
             return cls(Path(index_dir), settings, t, client, state)
