@@ -58,6 +58,7 @@ from assistant.search.store import (
     build_lock,
 )
 from assistant.text import _is_word as is_word
+from assistant.text import normalize
 
 LITE_FILE = "milvus.db"
 LAYOUT = 1  # version of the collections' layout; a reader refuses a newer one
@@ -67,7 +68,7 @@ VARCHAR_MAX = 65_535
 # Characters jieba keeps inside words beside letters and digits ("v1.5", "c++"); alone, or in
 # runs away from ASCII letters and digits ("____市"), they are not words.
 _JIEBA_WORD_MARKS = frozenset("+#&._%-")
-_LONE_MARKS = re.compile(r"(?<![a-z0-9])[+#&._%\-]+(?![a-z0-9])")
+_LONE_MARKS = re.compile(r"(?<![a-z0-9+#&._%\-])[+#&._%\-]+(?![a-z0-9+#&._%\-])")  # whole runs
 ANALYZER = {
     "tokenizer": {"type": "jieba", "mode": "search"},
     "filter": [{"type": "stop", "stop_words": sorted(_JIEBA_WORD_MARKS)}],
@@ -83,10 +84,11 @@ class MilvusLiteBusyError(IndexLockedError, MilvusUnavailableError):
 
 
 def analyzer_text(text: str) -> str:
-    """``text`` lower-cased, with the characters ``assistant.text.tokenize`` drops turned into
-    spaces: Milvus's jieba analyzer (search mode) then cuts it into ``tokenize``'s words, so
-    both backends score BM25 over the same tokens."""
-    kept = "".join(ch if ch in _JIEBA_WORD_MARKS or is_word(ch) else " " for ch in text.lower())
+    """``text`` normalized and lower-cased, with the characters ``assistant.text.tokenize`` drops
+    turned into spaces: Milvus's jieba analyzer (search mode) then cuts it into ``tokenize``'s
+    words, so both backends score BM25 over the same tokens."""
+    norm = normalize(text).lower()
+    kept = "".join(ch if ch in _JIEBA_WORD_MARKS or is_word(ch) else " " for ch in norm)
     return _LONE_MARKS.sub(" ", kept)
 
 
