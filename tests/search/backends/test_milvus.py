@@ -5,17 +5,20 @@ process, two processes sharing one Milvus (a ``milvus-lite server``), and a kill
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from assistant.cli import main
 from assistant.config import Settings
 from assistant.search import Retriever, SearchFilters, build_index
 from assistant.search.backends.milvus import analyzer_text, filter_expr, literal
@@ -292,4 +295,88 @@ def test_a_killed_update_leaves_the_previous_version_answering(built, embedder, 
     client = r.backend._client  # every row, visible or not
     rows = client.query(r.backend._state.collection, filter="", output_fields=["count(*)"])
     assert rows[0]["count(*)"] == count
+    r.close()
+
+
+def beir_folder(root: Path) -> Path:
+    """Three passages and two queries in the BEIR layout."""
+    root.mkdir()
+    passages = {
+        "d1": "严格落实双减政策，减轻作业负担。",
+        "d2": "校车安全管理制度。",
+        "d3": "教师节",
+    }
+    rows = [{"_id": k, "title": "", "text": v} for k, v in passages.items()]
+    (root / "corpus.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    queries = [{"_id": "q1", "text": "双减 作业"}, {"_id": "q2", "text": "校车安全"}]
+    (root / "queries.jsonl").write_text(
+        "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8"
+    )
+    (root / "qrels.tsv").write_text("q1\td1\t1\nq2\td2\t1\n", encoding="utf-8")
+    return root
+
+
+def test_commands_work_unchanged_with_the_milvus_setting(
+    tmp_path, monkeypatch, capsys, embedder, embedding_cache_dir
+):
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("ASSISTANT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ASSISTANT_BACKEND", "milvus")
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(embedding_cache_dir))
+    corpus, index = write_corpus(tmp_path / "corpus"), tmp_path / "index"
+
+    def run(*argv: str) -> str:
+        code = main([*argv])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        return out
+
+    run("index", str(corpus), "--index-dir", str(index), "--quiet")
+    assert (index / "milvus.db").is_dir() and not list(index.glob("gen-*"))
+    hits = json.loads(run("search", "校舍安全", "--k", "2", "--json", "--index-dir", str(index)))
+    assert hits[0]["file"] == B and set(hits[0]["ranks"]) == {"dense", "bm25"}
+    hits = json.loads(run("search", "培训", "--year", "2021", "--json", "--index-dir", str(index)))
+    assert {h["file"] for h in hits} == {C}
+    answer = json.loads(run("ask", "校舍安全排查做了什么", "--json", "--index-dir", str(index)))
+    assert answer["found"] and answer["citations"][0]["file"] == B
+    report = json.loads(
+        run("eval", "--beir", str(beir_folder(tmp_path / "beir")), "--json", "--mode", "bm25",
+            "--per-doc", "0", "--quiet")
+    )  # fmt: skip
+    assert report["datasets"][0]["configs"][0]["metrics"]["hit@1"] == 1.0
+
+
+def test_serve_builds_into_milvus_and_serves(tmp_path, settings):
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / A).unlink()  # keep the first build short: four passages to embed
+    index, port = tmp_path / "index", free_port()
+    env = cli_env(settings, GRADIO_ANALYTICS_ENABLED="False")
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(port), "--corpus",
+             str(corpus), "--index-dir", str(index)],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail(f"serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    r = Retriever.open(index, settings)  # the index serve built lives in Milvus
+    assert {s.meta.file for s in r.documents()} == {B, C}
+    assert len(r.phrase_search("校舍")) == 1
     r.close()
