@@ -173,7 +173,10 @@ def acquire(t: Target) -> Any:
             entry[1] += 1
             return entry[0]
         pymilvus = _pymilvus()
+        options: dict[str, Any] = {}
         if t.lite is not None:
+            # pymilvus's keepalive pings (every 10 s) make the Lite server hang up
+            options = {"grpc.keepalive_time_ms": 1 << 30, "grpc.keepalive_permit_without_calls": 0}
             t.lite.parent.mkdir(parents=True, exist_ok=True)
             if _lite_locked(t.lite):
                 raise MilvusLiteBusyError(
@@ -182,9 +185,6 @@ def acquire(t: Target) -> Any:
                     "(`milvus-lite server --data-dir DIR`, or Milvus Standalone) and set "
                     "ASSISTANT_MILVUS_URI=http://host:19530"
                 )
-        options: dict[str, Any] = {}
-        if t.lite is not None:  # pymilvus's 10 s keepalive pings make the Lite server hang up
-            options = {"grpc.keepalive_time_ms": 1 << 30, "grpc.keepalive_permit_without_calls": 0}
         try:
             client = pymilvus.MilvusClient(
                 uri=t.uri, token=t.token, timeout=30, grpc_options=options
