@@ -4,9 +4,10 @@ The same corpus goes into the embedded index and into Milvus (a Milvus Lite file
 directory, or a server with ``--milvus-uri``), with the same passage vectors: the Milvus build
 takes each passage's vector from the embedded index (by passage hash, through the writer
 interface) and encodes only passages it cannot find there. So any difference comes from the
-backends: exact vs Milvus dense search, bm25s vs Milvus's BM25 function over the same tokens,
-and filters/phrase lookups (not scored here). Per mode it reports nDCG@10 and recall@10 of both
-backends and their difference, then the answer pipeline's ``found`` decisions on both.
+backends: exact vs Milvus dense search, the embedded BM25 vs Milvus's BM25 function over the
+same tokens. Per mode it reports nDCG@10 and recall@10 of both backends and their difference,
+query latency p50/p95 of both (one process, one backend after the other), then the answer
+pipeline's ``found`` decisions on both.
 
 Usage (the embedded index is built first when missing: minutes of embedding on 2 cores):
 
@@ -92,18 +93,20 @@ def main() -> int:
     lines = [
         f"policy set: {runs['embedded'].n_queries} queries, {runs['embedded'].n_chunks} chunks; "
         f"Milvus build: {vectors.looked_up} vectors from the embedded index, "
-        f"{vectors.encoded} encoded",
+        f"{vectors.encoded} encoded; index build/update {runs['embedded'].index_seconds} s "
+        f"embedded, {runs['milvus'].index_seconds} s Milvus",
         "",
         "| config | nDCG@10 embedded | nDCG@10 Milvus | diff | recall@10 embedded | "
-        "recall@10 Milvus |",
-        "|---|---|---|---|---|---|",
+        "recall@10 Milvus | p50/p95 ms embedded | p50/p95 ms Milvus |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for e, m in zip(runs["embedded"].configs, runs["milvus"].configs, strict=True):
         de, dm = e.metrics, m.metrics
         lines.append(
             f"| {e.name} | {de['ndcg@10']:.4f} | {dm['ndcg@10']:.4f} | "
             f"{dm['ndcg@10'] - de['ndcg@10']:+.4f} | {de['recall@10']:.4f} | "
-            f"{dm['recall@10']:.4f} |"
+            f"{dm['recall@10']:.4f} | {e.latency['p50_ms']:.1f} / {e.latency['p95_ms']:.1f} | "
+            f"{m.latency['p50_ms']:.1f} / {m.latency['p95_ms']:.1f} |"
         )
     fe, fm = runs["embedded"].answering, runs["milvus"].answering
     if fe is not None and fm is not None:
