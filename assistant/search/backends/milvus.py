@@ -675,20 +675,24 @@ class MilvusWriter(IndexWriter):
     # -- writes
 
     def reusable_vectors(self, passage_hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        if self._rebuild or self._prev is None:
-            return {}
-        mine = f"(ver == {self._new})"
-        where = f"({visible(self._committed_version, self._prev.floor)} or {mine})"
+        sources: list[tuple[str, str]] = []  # committed rows (unless rebuilding), and our own
+        if self.previous is not None and self._prev is not None:
+            sources.append(
+                (self._prev.collection, visible(self._committed_version, self._prev.floor))
+            )
+        if self._collection is not None:
+            sources.append((self._collection, f"ver == {self._new}"))
         hashes = sorted(set(passage_hashes))
         out: dict[str, np.ndarray] = {}
-        for i in range(0, len(hashes), BATCH):
-            rows = self._client.query(
-                self._prev.collection,
-                filter=_both(f"passage_hash in {_keys(hashes[i : i + BATCH])}", where),
-                output_fields=["passage_hash", "vec"],
-            )
-            for r in rows:
-                out[r["passage_hash"]] = np.asarray(r["vec"], dtype=np.float32)
+        for collection, where in sources:
+            for i in range(0, len(hashes), BATCH):
+                rows = self._client.query(
+                    collection,
+                    filter=_both(f"passage_hash in {_keys(hashes[i : i + BATCH])}", where),
+                    output_fields=["passage_hash", "vec"],
+                )
+                for r in rows:
+                    out[r["passage_hash"]] = np.asarray(r["vec"], dtype=np.float32)
         return out
 
     def _retire(self, collection: str, pk: str, where: str) -> None:
