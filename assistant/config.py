@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"
+BACKENDS = ("embedded", "milvus")
 
 
 def _default_cache_dir() -> Path:
@@ -97,4 +98,6 @@ def load_settings(
         raw = env.get(f"ASSISTANT_{name.upper()}")
         if raw not in (None, ""):
             values[name] = _coerce(name, raw)
+    if values.get("backend", BACKENDS[0]) not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {values['backend']!r}")
     return Settings(**values)

@@ -132,7 +132,7 @@ def target(index_dir: Path, settings: Settings) -> Target:
     if "://" not in uri and not uri.startswith("unix:"):
         path = Path(uri).expanduser()
         if path.suffix != ".db":
-            raise ValueError(
+            raise MilvusUnavailableError(
                 f"milvus_uri {uri!r}: a Milvus Lite database is a path ending in .db "
                 "(a server is http://host:19530)"
             )

@@ -380,3 +380,24 @@ def test_serve_builds_into_milvus_and_serves(tmp_path, settings):
     assert {s.meta.file for s in r.documents()} == {B, C}
     assert len(r.phrase_search("校舍")) == 1
     r.close()
+
+
+def test_bad_backend_settings_are_clear_errors(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("ASSISTANT_")]:
+        monkeypatch.delenv(name)
+    corpus = write_corpus(tmp_path / "corpus")
+    cases = [
+        ("faiss", None, "backend must be one of embedded, milvus"),
+        ("milvus", str(tmp_path / "pa"), "ending in .db"),
+        ("milvus", f"http://127.0.0.1:{free_port()}", "cannot open Milvus at"),
+    ]
+    for backend, uri, message in cases:
+        monkeypatch.setenv("ASSISTANT_BACKEND", backend)
+        if uri:
+            monkeypatch.setenv("ASSISTANT_MILVUS_URI", uri)
+        for argv in (["index", str(corpus)], ["search", "双减"], ["ask", "双减"]):
+            assert main([*argv, "--index-dir", str(tmp_path / "index")]) != 0
+            err = capsys.readouterr().err
+            assert message in err and "Traceback" not in err
+    assert not (tmp_path / "pa").exists()
