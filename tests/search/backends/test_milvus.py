@@ -253,6 +253,23 @@ def test_two_processes_share_one_milvus(tmp_path, lite_server, embedder, setting
     fresh.close()
 
 
+def test_a_served_index_follows_commits_made_elsewhere(tmp_path, lite_server, embedder, settings):
+    from assistant.live_index import LiveIndex
+
+    corpus = write_corpus(tmp_path / "corpus")
+    shared = replace(settings, milvus_uri=lite_server)
+    index_dir = tmp_path / "index"
+    live = LiveIndex(corpus, index_dir, shared, embedder)  # what `assistant serve` holds
+    live.update(progress=False)
+    assert len(live.retriever.phrase_search("校舍")) == 1
+    (corpus / B).unlink()  # another machine runs `assistant index`
+    env = cli_env(settings, ASSISTANT_MILVUS_URI=lite_server)
+    proc = run_cli("index", str(corpus), "--index-dir", str(index_dir), env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert live.retriever.phrase_search("校舍") == []
+    live.retriever.close()
+
+
 def test_a_killed_update_leaves_the_previous_version_answering(built, embedder, settings):
     corpus, index_dir = built
     before = Retriever.open(index_dir, settings, embedder=embedder)
