@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"
+BACKENDS = ("embedded", "milvus")
 
 
 def _default_cache_dir() -> Path:
@@ -27,6 +28,11 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     cache_dir: Path = _default_cache_dir()  # where the offline model is built
+    # Index storage: "embedded" (files in index_dir) or "milvus". milvus_uri: a file path opens
+    # Milvus Lite (default: index_dir/milvus.db), http://host:19530 a Milvus server or cluster.
+    backend: str = "embedded"
+    milvus_uri: str | None = None
+    milvus_token: str | None = None  # "user:password" or an API key, for a server with auth
     # Hybrid fusion
     rrf_k: int = 60
     dense_weight: float = 1.0
@@ -102,4 +108,6 @@ def load_settings(
         raw = env.get(f"ASSISTANT_{name.upper()}")
         if raw not in (None, ""):
             values[name] = _coerce(name, raw)
+    if values.get("backend", BACKENDS[0]) not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {values['backend']!r}")
     return Settings(**values)

@@ -32,7 +32,8 @@ class LiveIndex:
 
     @property
     def retriever(self) -> Retriever:
-        if self._retriever is None:
+        # is_stale: a newer version committed by another process too (e.g. on a shared Milvus)
+        if self._retriever is None or self._retriever.is_stale():
             from assistant.search.retriever import Retriever
 
             self._retriever = Retriever.open(self.index_dir, self.settings, embedder=self.embedder)

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from assistant.config import load_settings
     from assistant.documents.ocr import OcrOptions, ocr_context
     from assistant.search.builder import build_index
-    from assistant.search.store import IndexLockedError, IndexMismatchError
+    from assistant.search.store import IndexLockedError, IndexMismatchError, IndexNotFoundError
 
     try:
         settings = load_settings(getattr(args, "config", None))
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted, previous index kept", file=sys.stderr)
         return 130
-    except (IndexMismatchError, IndexLockedError) as exc:
+    except (IndexMismatchError, IndexLockedError, IndexNotFoundError) as exc:  # e.g. no Milvus
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
