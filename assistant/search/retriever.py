@@ -13,6 +13,7 @@ BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each retriever's
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = get_args(Mode)
 MIN_CANDIDATES = 50  # per retriever, before fusion
+OPEN_ATTEMPTS = 5  # generations a concurrent build may commit while one is being opened
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class Retriever:
         settings = settings or load_settings()
         index_dir = Path(index_dir)
         last_error: Exception | None = None
-        for _attempt in range(3):  # a build may swap generations while we open one
+        for attempt in range(OPEN_ATTEMPTS):
             gen = current_generation(index_dir)
             if gen is None:
                 raise IndexNotFoundError(
@@ -134,30 +136,42 @@ class Retriever:
                     f"(e.g. `assistant index corpus/ --index-dir {index_dir}`)"
                 )
             try:
-                manifest = read_manifest(gen)
-                model = embedder.model_name if embedder is not None else settings.embed_model
-                check_model(
-                    manifest, model, index_dir, dim=embedder.dim if embedder is not None else None
-                )
-                table = ChunkTable(gen / CHUNKS_FILE)
-                dense = DenseIndex.load(gen)
-                lexical = LexicalIndex.load(gen)
-            except FileNotFoundError as exc:
+                return cls._open_generation(index_dir, gen, settings, embedder)
+            except Exception as exc:
+                # A build that commits while we read deletes this generation under us; whatever
+                # that breaks (a missing file, FAISS or SQLite failing to read) means: open the
+                # new one. The same error on the generation still committed is the index's own.
+                if current_generation(index_dir) == gen:
+                    if isinstance(exc, FileNotFoundError):
+                        raise IndexMismatchError(
+                            f"the index at {index_dir} is incomplete ({exc}); rebuild it with "
+                            f"`assistant index --rebuild --index-dir {index_dir}`"
+                        ) from exc
+                    raise
                 last_error = exc
-                if current_generation(index_dir) != gen:
-                    continue
-                raise IndexMismatchError(
-                    f"the index at {index_dir} is incomplete ({exc}); rebuild it with "
-                    f"`assistant index --rebuild --index-dir {index_dir}`"
-                ) from exc
-            if not (len(table) == len(dense) == len(lexical) == manifest.chunks):
-                raise IndexMismatchError(
-                    f"the index at {index_dir} is inconsistent ({len(table)} chunks, "
-                    f"{len(dense)} vectors, {len(lexical)} BM25 documents); rebuild it with "
-                    f"`assistant index --rebuild --index-dir {index_dir}`"
-                )
-            return cls(index_dir, gen, manifest, table, dense, lexical, settings, embedder)
-        raise IndexNotFoundError(f"could not open the index at {index_dir}: {last_error}")
+                time.sleep(0.05 * attempt)
+        raise IndexNotFoundError(
+            f"could not open the index at {index_dir}: it changed {OPEN_ATTEMPTS} times while "
+            f"being opened (last: {type(last_error).__name__}: {last_error}); try again"
+        )
+
+    @classmethod
+    def _open_generation(
+        cls, index_dir: Path, gen: Path, settings: Settings, embedder: Embedder | None
+    ) -> Retriever:
+        manifest = read_manifest(gen)
+        model = embedder.model_name if embedder is not None else settings.embed_model
+        check_model(manifest, model, index_dir, dim=embedder.dim if embedder is not None else None)
+        table = ChunkTable(gen / CHUNKS_FILE)
+        dense = DenseIndex.load(gen)
+        lexical = LexicalIndex.load(gen)
+        if not (len(table) == len(dense) == len(lexical) == manifest.chunks):
+            raise IndexMismatchError(
+                f"the index at {index_dir} is inconsistent ({len(table)} chunks, "
+                f"{len(dense)} vectors, {len(lexical)} BM25 documents); rebuild it with "
+                f"`assistant index --rebuild --index-dir {index_dir}`"
+            )
+        return cls(index_dir, gen, manifest, table, dense, lexical, settings, embedder)
 
     def is_stale(self) -> bool:
         """True when a newer build has been committed since this retriever was opened."""
