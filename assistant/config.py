@@ -46,6 +46,7 @@ class Settings:
     port: int = 7860
     auth: str | None = None  # "user:password" turns on the Gradio login
     upload_max_mb: int = 20
+    concurrency: int = 0  # requests the app handles at once; 0: chosen from the CPU cores
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given non-None values applied (for CLI flags)."""
