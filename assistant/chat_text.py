@@ -15,7 +15,7 @@ import re
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _QUOTE = re.compile(r"^&gt;", re.MULTILINE)  # a quote mark at a line start is structure
 _LINK = re.compile(r"\]([(\[])")  # [text](url), [text][ref], ![alt](src)
-_REF_DEFINITION = re.compile(r"^(\s{0,3})\[", re.MULTILINE)  # [ref]: url at a line start
+_REF_DEFINITION = re.compile(r"^(\s{0,3})\[(?=[^\]\n]*\]:)", re.MULTILINE)  # [ref]: url
 _AUTOLINK = re.compile(r"://|(?i:www)\.|@")  # GFM links bare URLs and e-mail addresses
 
 
