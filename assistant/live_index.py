@@ -171,8 +171,7 @@ class LiveIndex:
                 for failure in report.failed:
                     say(f"  failed: {failure.message}")
                 if warm:
-                    self.activity = "加载语义模型"
-                    self.retriever.embedder()
+                    self.warm_up()
             except Exception as exc:  # noqa: BLE001 - reported in the app; the old index serves
                 self._error = f"索引更新失败：{type(exc).__name__}: {exc}"
                 say(f"error: the index update failed: {type(exc).__name__}: {exc}")
@@ -184,6 +183,16 @@ class LiveIndex:
         thread = threading.Thread(target=run, name="index-update", daemon=True)
         thread.start()
         return thread
+
+    def warm_up(self) -> None:
+        """Load the query embedder now, so that the first question does not wait for it."""
+        self.activity = "加载语义模型"
+        try:
+            self.retriever.embedder()
+        except Exception as exc:  # noqa: BLE001 - shown in the status; searches will say it too
+            self._error = f"语义模型无法加载：{type(exc).__name__}: {exc}"
+        finally:
+            self.activity = ""
 
     # ------------------------------------------------------------------ status
 

@@ -13,6 +13,7 @@ import ipaddress
 import os
 import socket
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -175,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_update:
         say(f"index: updating from {settings.corpus_dir} in the background")
         live.start_update(say=say)
+    else:
+        threading.Thread(target=live.warm_up, name="warm-up", daemon=True).start()
     try:
         app.block_thread()
     finally:
