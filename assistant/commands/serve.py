@@ -60,9 +60,10 @@ def parse_auth(auth: str | None) -> tuple[str, str] | None:
 
 
 def default_concurrency() -> int:
-    """Requests at once when not configured: a question holds a worker for its whole answer,
-    mostly waiting (on the LLM, or on ONNX Runtime and FAISS, which release the GIL)."""
-    return max(4, 2 * (os.cpu_count() or 1))
+    """Requests at once when not configured: one per CPU core, at least 2. Answers without an
+    LLM are CPU work; more workers than cores starve Gradio's event loop of the GIL, so requests
+    time out instead of queueing (eval/README.md, "Serving 50 concurrent clients")."""
+    return max(2, os.cpu_count() or 1)
 
 
 def check_address(host: str, port: int) -> tuple[str | None, bool]:
@@ -73,6 +74,9 @@ def check_address(host: str, port: int) -> tuple[str | None, bool]:
         return f"cannot serve on {host}:{port}: unknown host ({exc})", False
     family, _, _, _, addr = infos[0]
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        # As the server itself binds: a port whose last connections are in TIME_WAIT (a server
+        # just stopped) is free; one another program listens on is not.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(addr)
         except OSError as exc:
