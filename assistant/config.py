@@ -47,6 +47,11 @@ class Settings:
     auth: str | None = None  # "user:password" turns on the Gradio login
     upload_max_mb: int = 20
     concurrency: int = 0  # requests the app handles at once; 0: chosen from the CPU cores
+    # Per-file bounds against hostile files (see assistant/documents/limits.py)
+    max_file_mb: int = 50  # on disk, and the text extracted from a file
+    max_expanded_mb: int = 100  # what a .docx's zip parts expand to
+    max_zip_ratio: float = 100.0  # expanded : compressed, per large zip part
+    max_chunks_per_file: int = 2000  # a file that would produce more is refused
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given non-None values applied (for CLI flags)."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assistant import work_progress
+from assistant.documents.limits import FileLimits
 from assistant.live_index import IndexNotReadyError, LiveIndex
 from assistant.uploads import UploadError, safe_name, store_upload
 
@@ -134,6 +135,7 @@ class UploadQueue:
                         job.name,
                         live.corpus_dir,
                         max_mb=live.settings.upload_max_mb,
+                        limits=FileLimits.from_settings(live.settings),
                         indexed=indexed,
                     )
                 except UploadError as exc:

@@ -1,10 +1,11 @@
 """Accepting uploaded files into the corpus: type, size, safe name, readability, then storage.
 
 An upload is checked before anything is stored: its type must be one the loaders read, its
-size within ``settings.upload_max_mb``. Content already in the corpus (the same bytes under
+size and the size of its text within ``settings.upload_max_mb``, the other per-file bounds of
+``FileLimits`` kept (zip expansion, chunks). Content already in the corpus (the same bytes under
 any name, compared by sha256 with the index manifest and with ``uploads/``) is not stored again:
-the upload names the existing file. Otherwise the file must actually load and yield chunks (an
-empty, binary or corrupt file is refused with the loader's own explanation). Only then is it
+the upload names the existing file. Otherwise it must actually load and yield chunks (an empty,
+binary, corrupt or zip-bomb file is refused with the loader's own explanation). Only then is it
 copied to ``<corpus>/uploads/`` under a safe name: directory parts and ``..`` stripped, control
 and shell characters replaced, CJK kept. The index is updated afterwards by the caller.
 """
@@ -15,9 +16,10 @@ import re
 import shutil
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from assistant.documents.limits import MB, FileLimits
 from assistant.search.builder import file_sha256
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
@@ -58,7 +60,15 @@ def safe_name(original: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
-def check_upload(path: Path, original_name: str, *, max_mb: float) -> None:
+def upload_limits(max_mb: float, limits: FileLimits | None) -> FileLimits:
+    """``limits`` with ``max_mb`` bounding the file and its expanded text."""
+    limits = limits or FileLimits()
+    if max_mb * MB < limits.max_file_bytes:
+        limits = replace(limits, max_file_bytes=int(max_mb * MB), size_setting="upload_max_mb")
+    return limits
+
+
+def check_upload(path: Path, original_name: str, limits: FileLimits) -> None:
     """Raise ``UploadError`` unless the file's type and size are acceptable."""
     shown = safe_name(original_name)
     suffix = Path(shown).suffix.lower()
@@ -67,14 +77,12 @@ def check_upload(path: Path, original_name: str, *, max_mb: float) -> None:
             f"{shown}: file type {suffix or '(none)'} is not accepted; "
             f"allowed: {' '.join(ALLOWED_SUFFIXES)}"
         )
-    size = path.stat().st_size
-    if size > max_mb * 1024 * 1024:
-        raise UploadError(f"{shown}: {size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit")
-    if size == 0:
-        raise UploadError(f"{shown}: the file is empty")
+    refusal = limits.size_refusal(path.stat().st_size)
+    if refusal:  # before copying it for the full check
+        raise UploadError(f"{shown}: {refusal}")
 
 
-def count_chunks(path: Path, original_name: str) -> int:
+def count_chunks(path: Path, original_name: str, limits: FileLimits) -> int:
     """Load the file as the index would; raise ``UploadError`` unless it yields chunks."""
     from assistant.documents import LoadError, ingest_file
 
@@ -85,7 +93,7 @@ def count_chunks(path: Path, original_name: str) -> int:
     probe = probe_dir / shown
     try:
         shutil.copyfile(path, probe)
-        chunks = ingest_file(probe, rel=shown)
+        chunks = ingest_file(probe, rel=shown, limits=limits)
     except LoadError as exc:
         raise UploadError(f"{shown}: {exc.kind}: {exc.reason}") from exc
     except Exception as exc:  # a loader bug must not take the app down
@@ -116,15 +124,17 @@ def store_upload(
     corpus_dir: Path,
     *,
     max_mb: float,
+    limits: FileLimits | None = None,
     indexed: Mapping[str, str] | None = None,
 ) -> StoredUpload:
     """Check an uploaded file and copy it into ``<corpus_dir>/uploads/``, unless the corpus
     already holds the same content (then nothing is stored and ``duplicate_of`` names it)."""
-    check_upload(path, original_name, max_mb=max_mb)
+    limits = upload_limits(max_mb, limits)
+    check_upload(path, original_name, limits)
     same = find_duplicate(file_sha256(path), corpus_dir, indexed or {})
     if same is not None:
         return StoredUpload(corpus_dir / same, Path(same).name, 0, duplicate_of=same)
-    chunks = count_chunks(path, original_name)
+    chunks = count_chunks(path, original_name, limits)
     target_dir = corpus_dir / UPLOAD_SUBDIR
     target_dir.mkdir(parents=True, exist_ok=True)
     name = safe_name(original_name)

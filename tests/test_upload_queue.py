@@ -73,9 +73,9 @@ def test_uploads_are_processed_outside_the_submitting_thread(live, tmp_path, mon
     seen: list[str] = []
     real = uploads_module.count_chunks
 
-    def count_chunks(path, name):
+    def count_chunks(*args):
         seen.append(threading.current_thread().name)
-        return real(path, name)
+        return real(*args)
 
     monkeypatch.setattr(uploads_module, "count_chunks", count_chunks)
     uploads = UploadQueue(live)

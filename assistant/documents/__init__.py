@@ -1,7 +1,9 @@
 """Ingestion: files → cleaned text → articles → heading trees → citable chunks with metadata.
 
 ``ingest_file(path)`` returns the chunks of one file (or raises :class:`LoadError`);
-``ingest(paths)`` walks files and folders, never stops on a bad file, and reports failures.
+``ingest(paths)`` walks files and folders, never stops on a bad file, and reports failures and
+the files the walk skipped. Both honour :class:`FileLimits` (sizes, zip expansion, chunks per
+file): a file over a bound is refused whole, never cut short.
 
 Offsets: ``Chunk.start``/``end`` index the cleaned text of the whole file (see
 :func:`clean_file`), so ``clean_file(path).text[c.start:c.end] == c.text`` for every chunk,
@@ -23,15 +25,11 @@ from pathlib import Path
 
 from assistant.documents.chunking import MAX_CHUNK_CHARS, Span, outline_spans
 from assistant.documents.cleaning import CleanText, clean
-from assistant.documents.loaders import (
-    SUPPORTED_SUFFIXES,
-    LoadError,
-    SourceFile,
-    discover,
-    load,
-)
+from assistant.documents.limits import FileLimits
+from assistant.documents.loaders import SUPPORTED_SUFFIXES, LoadError, load
 from assistant.documents.metadata import build_meta, choose_title, is_collection_title
 from assistant.documents.structure import parse_outline, split_articles, split_collection
+from assistant.documents.walk import Skipped, SourceFile, discover, skip_summary, walk
 from assistant.records import Chunk
 from assistant.text import normalize
 
@@ -39,30 +37,39 @@ __all__ = [
     "MAX_CHUNK_CHARS",
     "SUPPORTED_SUFFIXES",
     "FileFailure",
+    "FileLimits",
     "IngestReport",
     "LoadError",
+    "Skipped",
     "SourceFile",
     "clean_file",
     "discover",
     "ingest",
     "ingest_file",
+    "skip_summary",
+    "walk",
 ]
 
 
-def clean_file(path: Path) -> CleanText:
+def clean_file(path: Path, limits: FileLimits | None = None) -> CleanText:
     """Load and clean one file (raises :class:`LoadError`); chunk offsets index ``.text``."""
     path = Path(path)
-    loaded = load(path)
+    loaded = load(path, limits)
     cleaned = clean(loaded.text, markdown=path.suffix.lower() == ".md")
     if loaded.title and not cleaned.meta.title_hint:
         cleaned.meta.title_hint = loaded.title.strip() or None
     return cleaned
 
 
-def ingest_file(path: Path, rel: str | None = None) -> list[Chunk]:
-    """All chunks of one file, documents in file order; raises :class:`LoadError`."""
+def ingest_file(
+    path: Path, rel: str | None = None, limits: FileLimits | None = None
+) -> list[Chunk]:
+    """All chunks of one file, documents in file order; raises :class:`LoadError`, also when
+    the file would produce more than ``limits.max_chunks`` chunks (refused whole: a document
+    cut short would answer as if it were complete)."""
     path = Path(path)
-    cleaned = clean_file(path)
+    limits = limits or FileLimits()
+    cleaned = clean_file(path, limits)
     text = cleaned.text
     preamble, articles = split_articles(cleaned.lines)
     if (
@@ -80,17 +87,23 @@ def ingest_file(path: Path, rel: str | None = None) -> list[Chunk]:
     for art in articles:
         units.append((art.title, parse_outline(art.lines, has_title=art.title is not None)))
 
-    chunks: list[Chunk] = []
-    stem, name = path.stem, path.name
-    n_docs = 0
+    documents = []
     for art_title, outline in units:
         spans = outline_spans(outline, text)
         if not spans and outline.title_lines and art_title is None:
             # A document that is nothing but a short heading-like line is still content.
             lines = outline.title_lines
             spans = [Span((), "", lines[0].start, lines[-1].end)]
-        if not spans:
-            continue
+        if spans:
+            documents.append((art_title, outline, spans))
+    refusal = limits.chunks_refusal(sum(len(spans) for *_, spans in documents))
+    if refusal:
+        raise LoadError(path, "too_many_chunks", refusal)
+
+    chunks: list[Chunk] = []
+    stem, name = path.stem, path.name
+    n_docs = 0
+    for art_title, outline, spans in documents:
         n_docs += 1
         doc_id = stem if n_docs == 1 else f"{stem}#{n_docs}"
         title = choose_title(
@@ -145,6 +158,7 @@ class IngestReport:
     files: int  # files attempted
     failures: list[FileFailure]
     warnings: list[str] = field(default_factory=list)  # e.g. two files with the same doc_id
+    skipped: list[Skipped] = field(default_factory=list)  # not attempted: see walk()
 
     def failure_kinds(self) -> dict[str, int]:
         kinds: dict[str, int] = {}
@@ -156,9 +170,12 @@ class IngestReport:
 PROGRESS_MIN_FILES = 20  # show a progress bar from this many files on (on a terminal)
 
 
-def ingest(paths: Sequence[Path], *, progress: bool | None = None) -> IngestReport:
+def ingest(
+    paths: Sequence[Path], *, progress: bool | None = None, limits: FileLimits | None = None
+) -> IngestReport:
     """Ingest files and folders; a file that cannot be read is a :class:`FileFailure`."""
-    files = discover([Path(p) for p in paths])
+    found = walk([Path(p) for p in paths])
+    files = found.files
     if progress is None:
         progress = len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
     iterator: Sequence[SourceFile] = files
@@ -172,7 +189,7 @@ def ingest(paths: Sequence[Path], *, progress: bool | None = None) -> IngestRepo
     warnings: list[str] = []
     for sf in iterator:
         try:
-            got = ingest_file(sf.path, sf.rel)
+            got = ingest_file(sf.path, sf.rel, limits)
         except LoadError as err:
             failures.append(FileFailure(str(sf.path), err.kind, str(err)))
             continue
@@ -192,4 +209,4 @@ def ingest(paths: Sequence[Path], *, progress: bool | None = None) -> IngestRepo
                 )
             owners.setdefault(doc_id, sf.rel)
         chunks.extend(got)
-    return IngestReport(chunks, len(files), failures, warnings)
+    return IngestReport(chunks, len(files), failures, warnings, found.skipped)
