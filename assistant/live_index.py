@@ -144,8 +144,8 @@ class LiveIndex:
                         progress=progress,
                     )
                     break
-                except IndexLockedError as exc:
-                    self.activity = f"等待另一个进程完成索引更新（{exc}）"
+                except IndexLockedError:
+                    self.activity = "等待另一个进程完成索引更新"
                     time.sleep(LOCK_POLL_SECONDS)
                 finally:
                     self.activity = ""
