@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -78,6 +79,7 @@ class UploadQueue:
     def __init__(self, live: LiveIndex) -> None:
         self.live = live
         self._staging = Path(tempfile.mkdtemp(prefix="assistant-uploads-"))  # mode 0700
+        weakref.finalize(self, shutil.rmtree, self._staging, True)  # also at exit
         self._jobs: dict[str, UploadJob] = {}
         self._queue: queue.Queue[tuple[UploadJob, Path]] = queue.Queue()
         self._lock = threading.Lock()
