@@ -52,6 +52,7 @@ class Settings:
     port: int = 7860
     auth: str | None = None  # "user:password" turns on the Gradio login
     upload_max_mb: int = 20
+    concurrency: int = 0  # requests the app handles at once; 0: chosen from the CPU cores
     # Per-file bounds against hostile files (see assistant/documents/limits.py)
     max_file_mb: int = 50  # on disk, and the text extracted from a file
     max_expanded_mb: int = 100  # what a .docx's zip parts expand to

@@ -204,3 +204,44 @@ def test_reopen_sees_a_newer_build(tmp_path, chunks, embedder, settings):
     assert len(fresh) == 7 and not fresh.is_stale()
     r.close()
     fresh.close()
+
+
+def _commit_during_open(monkeypatch, index_dir, chunks, embedder, commits: int) -> list[str]:
+    """Make ``commits`` real builds commit while the retriever is between reading a generation's
+    vectors and its FAISS file (the interleaving of `assistant index` racing `serve`)."""
+    import assistant.search.backends.embedded as embedded
+
+    real = embedded._open_segments
+    opened: list[str] = []
+
+    def open_segments(index_dir, names):
+        opened.append(",".join(names))
+        if len(opened) <= commits:
+            index_chunks(chunks[: 2 + len(opened)], index_dir, Settings(), embedder=embedder,
+                         progress=False)  # fmt: skip
+        return real(index_dir, names)
+
+    monkeypatch.setattr(embedded, "_open_segments", open_segments)
+    return opened
+
+
+def test_open_retries_when_a_commit_deletes_the_generation_being_read(
+    tmp_path, chunks, embedder, monkeypatch
+):
+    index_chunks(chunks[:2], tmp_path, Settings(), embedder=embedder, progress=False)
+    opened = _commit_during_open(monkeypatch, tmp_path, chunks, embedder, commits=2)
+    r = Retriever.open(tmp_path, Settings(), embedder=embedder)
+    # FAISS failed on two deleted generations (a RuntimeError, not FileNotFoundError); the
+    # third open read the generation the last build committed.
+    assert len(opened) == 3 and len(set(opened)) == 3
+    assert r.generation == current_generation(tmp_path) and len(r) == 4
+    assert not r.is_stale()
+
+
+def test_open_gives_up_after_a_bounded_number_of_concurrent_commits(
+    tmp_path, chunks, embedder, monkeypatch
+):
+    index_chunks(chunks[:2], tmp_path, Settings(), embedder=embedder, progress=False)
+    _commit_during_open(monkeypatch, tmp_path, chunks, embedder, commits=99)
+    with pytest.raises(IndexNotFoundError, match="changed 5 times while being opened"):
+        Retriever.open(tmp_path, Settings(), embedder=embedder)
