@@ -60,7 +60,10 @@ _DOC_COLS = (
     "doc_id", "file", "source_path", "title", "year", "region", "region_withheld", "level",
     "issuer", "date", "url", "script",
 )  # fmt: skip
-_CHUNK_COLS = 'row, chunk_id, doc_row, file_rel, path, label, text, start, "end", part, search_text, ocr_page'  # ocr_page: the scanned page an OCR'd chunk was read from, NULL for text
+# ocr_page: the scanned page an OCR'd chunk was read from, NULL for text
+_CHUNK_COLS = (
+    'row, chunk_id, doc_row, file_rel, path, label, text, start, "end", part, search_text, ocr_page'
+)
 
 
 @dataclass(frozen=True)
