@@ -13,14 +13,15 @@ BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each retriever's
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
 from assistant.config import Settings, load_settings
-from assistant.records import DocumentMeta, Hit
+from assistant.documents.versions import find_versions, superseded_ids, with_version
+from assistant.records import Chunk, DocumentMeta, Hit
 from assistant.search.dense import DenseIndex
 from assistant.search.fusion import diversify, ranks_of, top_k, weighted_rrf
 from assistant.search.lexical import LexicalIndex
@@ -51,9 +52,18 @@ class SearchFilters:
     region: str | None = None  # exact locality, e.g. "庄浪县"
     doc_id: str | None = None
     file: str | None = None  # file name (or its path relative to the corpus root)
+    # Older versions of a text (documents/versions.py): None or True keeps them, False leaves
+    # them out. Search keeps them by default; the answer pipeline reads None as False.
+    superseded: bool | None = None
 
     def is_empty(self) -> bool:
-        return self.year is None and not self.region and not self.doc_id and not self.file
+        return (
+            self.year is None
+            and not self.region
+            and not self.doc_id
+            and not self.file
+            and self.superseded is not False
+        )
 
     def sql(self) -> tuple[str, list[Any]]:
         """A WHERE clause over ``documents d`` and its parameters."""
@@ -116,6 +126,7 @@ class Retriever:
         self.settings = settings
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
+        self.versions = find_versions(m for m, _ in table.documents())
 
     # ------------------------------------------------------------------ opening
 
@@ -192,8 +203,21 @@ class Retriever:
     def _allowed_rows(self, filters: SearchFilters | None) -> np.ndarray | None:
         if filters is None or filters.is_empty():
             return None
-        where, params = filters.sql()
+        where, params = self._where(filters)
         return np.asarray(self._table.filter_rows(where, params), dtype=np.int64)
+
+    def _where(self, filters: SearchFilters | None) -> tuple[str, list[Any]]:
+        """``filters.sql()`` plus the exclusion of superseded versions when asked for."""
+        where, params = (filters or SearchFilters()).sql()
+        old = superseded_ids(self.versions) if filters and filters.superseded is False else []
+        if old:
+            where += f" AND d.doc_id NOT IN ({','.join('?' * len(old))})"
+            params = [*params, *old]
+        return where, params
+
+    def _versioned(self, chunk: Chunk) -> Chunk:
+        doc = with_version(chunk.doc, self.versions)
+        return chunk if doc is chunk.doc else replace(chunk, doc=doc)
 
     def search(
         self,
@@ -252,7 +276,7 @@ class Retriever:
         chunks = self._table.chunks(rows)
         return [
             Hit(
-                chunk=chunks[row],
+                chunk=self._versioned(chunks[row]),
                 score=float(score),
                 ranks={name: rank_maps[name].get(row) for name in rankings},
                 scores={name: float(raw[name][row]) for name in rankings},
@@ -268,18 +292,26 @@ class Retriever:
         key = phrase_key(phrase)
         if not key or k <= 0:
             return []
-        where, params = (filters or SearchFilters()).sql()
+        where, params = self._where(filters)
         found = self._table.phrase_rows(key, where, params, k)
         chunks = self._table.chunks([row for row, _ in found])
         return [
-            Hit(chunk=chunks[row], score=float(n), ranks={"phrase": i}, scores={"phrase": float(n)})
+            Hit(
+                chunk=self._versioned(chunks[row]),
+                score=float(n),
+                ranks={"phrase": i},
+                scores={"phrase": float(n)},
+            )
             for i, (row, n) in enumerate(found, start=1)
         ]
 
     # ------------------------------------------------------------------ browsing
 
     def documents(self) -> list[DocumentSummary]:
-        return [DocumentSummary(meta=m, chunks=n) for m, n in self._table.documents()]
+        return [
+            DocumentSummary(meta=with_version(m, self.versions), chunks=n)
+            for m, n in self._table.documents()
+        ]
 
     def regions(self) -> list[str]:
         return sorted({m.region for m, _ in self._table.documents() if m.region})
