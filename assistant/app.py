@@ -79,8 +79,13 @@ def document_rows(live: LiveIndex) -> list[list[Any]]:
 # ----------------------------------------------------------------------------- chat
 
 
+RELATED_BANNER = "**相关条文（文件没有直接回答这个问题）**"
+
+
 def answer_markdown(answer: Answer) -> str:
     text = answer.text
+    if answer.outcome == "related":
+        text = f"{RELATED_BANNER}\n\n{text}"
     if answer.notice:
         text = f"> 注意：{answer.notice}\n\n{text}"
     return text

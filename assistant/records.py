@@ -144,11 +144,15 @@ class Answer:
     found: bool
     citations: list[Citation] = field(default_factory=list)
     notice: str | None = None  # e.g. "LLM unreachable: showing the extractive answer"
+    # "answered" (found), "related" (closest provisions, no direct answer) or "not_covered";
+    # None reads as "answered" when found, else "not_covered".
+    outcome: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "answer": self.text,
             "found": self.found,
+            "outcome": self.outcome or ("answered" if self.found else "not_covered"),
             "citations": [c.to_dict() for c in self.citations],
         }
         if self.notice:

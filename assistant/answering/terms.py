@@ -75,7 +75,7 @@ def idf(word: str) -> float:
     return float(table.get(word, median))
 
 
-def _informative(word: str) -> bool:
+def is_informative(word: str) -> bool:
     if word in STOPWORDS or not any(unicodedata.category(ch)[0] in "LN" for ch in word):
         return False
     return len(word) >= 2
@@ -89,7 +89,7 @@ def query_terms(question: str) -> list[QueryTerm]:
     """
     norm = normalize(question).lower()
     words = [w.strip() for w in jieba.cut(_FRAME.sub(" ", norm)) if w.strip()]
-    chosen = [w for w in words if _informative(w)]
+    chosen = [w for w in words if is_informative(w)]
     if not chosen:
         chosen = [w for w in words if len(w) >= 2 and any(ch.isalnum() for ch in w)]
     seen: dict[str, QueryTerm] = {}

@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from assistant.records import DocumentMeta, Version
+from assistant.records import DocumentMeta, Hit, Version
 from assistant.text import normalize
 
 _NATION = "中华人民共和国"
@@ -112,3 +112,23 @@ def with_version(doc: DocumentMeta, versions: dict[str, Version]) -> DocumentMet
 
 def superseded_ids(versions: dict[str, Version]) -> list[str]:
     return sorted(doc_id for doc_id, v in versions.items() if not v.current)
+
+
+def collapse_versions(hits: Sequence[Hit]) -> list[Hit]:
+    """``hits`` with a passage that several versions carry word for word shown once, as the
+    current version's where that one is among the hits (in the place of the first)."""
+    out: list[Hit] = []
+    seen: dict[tuple[str, str], int] = {}
+    for hit in hits:
+        v = hit.chunk.doc.version
+        if v is None:
+            out.append(hit)
+            continue
+        key = (v.current_doc_id, normalize(hit.chunk.text).replace(" ", ""))
+        i = seen.get(key)
+        if i is None:
+            seen[key] = len(out)
+            out.append(hit)
+        elif v.current:
+            out[i] = hit
+    return out

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from assistant.answering.pipeline import Delta, Notice, Retrieved, answer, stream_answer
+from assistant.answering.support import UNVERIFIED
 from assistant.config import Settings
 from assistant.records import Answer, Hit
 
@@ -70,7 +71,8 @@ def test_llm_citation_to_no_passage_is_removed_and_the_answer_says_so(shuangjian
         "各地如何落实双减", ListRetriever(shuangjian_hits), llm_settings(fake_llm.base_url)
     )
     first_line = ans.text.splitlines()[0]
-    assert first_line == "庄浪县严格落实双减[1]，全省已全面取消考试。"
+    # the invented claim keeps no citation and is marked as not found in any passage
+    assert first_line == f"庄浪县严格落实双减[1]，全省已全面取消考试{UNVERIFIED}。"
     assert "[9]" in ans.text and "已删除" in ans.text
     assert len(ans.citations) == 1
     assert ans.citations[0].hit.chunk.label == "22."

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from assistant.documents.versions import find_versions, superseded_ids, title_key, with_version
-from assistant.records import DocumentMeta
+from assistant.documents.versions import (
+    collapse_versions,
+    find_versions,
+    superseded_ids,
+    title_key,
+    with_version,
+)
+from assistant.records import Chunk, DocumentMeta, Hit
 
 
 def doc(doc_id: str, title: str, date: str | None, region: str | None = "全国") -> DocumentMeta:
@@ -11,6 +17,12 @@ def doc(doc_id: str, title: str, date: str | None, region: str | None = "全国"
         doc_id=doc_id, file=f"{doc_id}.md", source_path=f"law/{doc_id}.md", title=title,
         date=date, region=region, year=int(date[:4]) if date else None,
     )  # fmt: skip
+
+
+def make_hit(meta: DocumentMeta, text: str, ordinal: int = 1) -> Hit:
+    chunk = Chunk(chunk_id=f"{meta.doc_id}:{ordinal}", doc=meta, path=(), label="", text=text,
+                  start=0, end=len(text))  # fmt: skip
+    return Hit(chunk=chunk, score=1.0)
 
 
 def test_newest_dated_version_is_current_and_older_ones_say_by_what_they_were_replaced():
@@ -76,3 +88,17 @@ def test_with_version_attaches_the_record():
     assert b.superseded and b.to_dict()["version"]["current_edition"] == "2024"
     other = doc("z", "别的法", "2020-01-01")
     assert with_version(other, v) is other and not other.superseded
+
+
+def test_a_passage_two_versions_share_is_kept_once_as_the_current_version():
+    v = find_versions([doc("new", "某法", "2024-01-01"), doc("old", "某法", "2020-01-01")])
+    new, old = (with_version(doc(i, "某法", d), v) for i, d in (("new", "2024"), ("old", "2020")))
+    same = "第一条 学校不得体罚学生。"
+    hits = [
+        make_hit(old, same),
+        make_hit(old, "第二条 旧的条文。", ordinal=2),
+        make_hit(new, same),
+    ]
+    kept = collapse_versions(hits)
+    assert [h.chunk.doc.doc_id for h in kept] == ["new", "old"]
+    assert kept[1].chunk.text == "第二条 旧的条文。"
