@@ -108,15 +108,19 @@ class AnswerabilityModel:
         )
 
 
-@lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_FILE) -> AnswerabilityModel:
     return AnswerabilityModel.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> AnswerabilityModel:
+    """The shipped model (``answerability.json``), read once per process."""
+    return load_model(MODEL_FILE)
 
 
 def save_model(model: AnswerabilityModel, path: Path = MODEL_FILE) -> None:
     text = json.dumps(model.to_dict(), ensure_ascii=False, indent=1)
     Path(path).write_text(text + "\n", encoding="utf-8")
-    load_model.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -204,7 +208,7 @@ def assess(
     model: AnswerabilityModel | None = None,
 ) -> Relevance:
     """Judge the hybrid hits of ``question``: answered, related or not covered."""
-    model = model or load_model()
+    model = model or default_model()
     terms = tuple(query_terms(question))
     values, best = features(terms, hits, matcher, soft_floor=model.soft_floor)
     if not hits:
