@@ -46,7 +46,7 @@ FEATURES = ("dense", "gap", "lexical", "soft", "agreement")
 MODEL_FILE = Path(__file__).with_name("answerability.json")
 WEIGHT_CAP = 35.0  # about four or five specific words cover a long query
 TOP_N = 10  # hits considered for lexical coverage, gap and agreement
-SOFT_TOP = 5  # hits considered for soft coverage (each needs its words embedded)
+SOFT_TOP = 3  # hits considered for soft coverage (each needs its words embedded)
 AGREE_TOP = 5  # fused hits considered for agreement
 AGREE_RANK = 10  # a retriever "found" a hit when it ranked it this high or better
 
