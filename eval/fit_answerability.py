@@ -65,12 +65,12 @@ def collect(questions, retriever, matcher, progress: bool = True) -> list[Row]:
 
     rows = []
     for q in tqdm(questions, desc="features", unit="question", disable=not progress):
-        terms = query_terms(q.text)
+        terms = query_terms(q.question)
         hits = retriever.search(
-            q.text, k=SEARCH_K, mode="hybrid", filters=answer_filters(None), per_doc=PER_DOC
+            q.question, k=SEARCH_K, mode="hybrid", filters=answer_filters(None), per_doc=PER_DOC
         )
-        old_hits = retriever.search(q.text, k=SEARCH_K, mode="hybrid", per_doc=PER_DOC)
-        row = Row(q.id, q.text, q.split, q.kind)
+        old_hits = retriever.search(q.question, k=SEARCH_K, mode="hybrid", per_doc=PER_DOC)
+        row = Row(q.id, q.question, q.split, q.kind)
         row.old_lexical = features(terms, old_hits, None, soft_floor=1.0)[0]["lexical"]
         for floor in FLOORS:
             row.features[floor] = features(terms, hits, matcher, soft_floor=floor)[0]

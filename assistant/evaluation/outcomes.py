@@ -30,12 +30,12 @@ OUTCOME_NAMES = ("answered", "related", "not_covered")
 
 
 class OutcomeQuestion(Protocol):
+    """What is needed of a question (``datasets.AnswerQuestion``)."""
+
     id: str
+    question: str
     split: str
     kind: str
-
-    @property
-    def text(self) -> str: ...
 
     @property
     def relevant(self) -> Sequence[RelevantPassage]: ...
@@ -93,14 +93,14 @@ def judge_questions(
     rows: list[OutcomeRow] = []
     for q in tqdm(questions, desc="answer outcomes", unit="question", disable=not progress,
                   leave=False):  # fmt: skip
-        got = retrieve(q.text, retriever, model=model)
+        got = retrieve(q.question, retriever, model=model)
         rel = got.relevance
         cites = None
         if q.kind == "answerable" and rel.found:
             cites = any(passage_matches(p, h.chunk) for p in q.relevant for h in got.evidence)
         rows.append(
             OutcomeRow(
-                q.id, q.split, q.kind, q.text, rel.outcome, rel.probability, rel.features, cites
+                q.id, q.split, q.kind, q.question, rel.outcome, rel.probability, rel.features, cites
             )  # fmt: skip
         )
     return rows
