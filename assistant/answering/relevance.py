@@ -14,7 +14,9 @@ label and text):
 - ``soft``: the same share with soft matching: a term absent from the passage counts by its
   best cosine, in the embedding model, to a word of the passage, rescaled from ``soft_floor`` (no
   credit) to 1 (``term_match.py``);
-- ``agreement``: the share of the top fused hits that both retrievers ranked high.
+- ``agreement``: the share of the top fused hits that both retrievers ranked high;
+- ``focus``: the share of the top fused hits that come from the best hit's document (a
+  question a law answers tends to draw several of its articles; a vague match scatters).
 
 A logistic model over these features (``AnswerabilityModel``, parameters in
 ``answerability.json``, fitted by ``eval/fit_answerability.py`` on the dev split of
@@ -42,7 +44,7 @@ from assistant.text import normalize
 
 Outcome = Literal["answered", "related", "not_covered"]
 OUTCOMES: tuple[Outcome, ...] = ("answered", "related", "not_covered")
-FEATURES = ("dense", "gap", "lexical", "soft", "agreement")
+FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus")
 MODEL_FILE = Path(__file__).with_name("answerability.json")
 WEIGHT_CAP = 35.0  # about four or five specific words cover a long query
 TOP_N = 10  # hits considered for lexical coverage, gap and agreement
@@ -168,6 +170,14 @@ def agreement(hits: Sequence[Hit], *, top: int = AGREE_TOP, rank: int = AGREE_RA
     return sum(both(h) for h in head) / len(head)
 
 
+def focus(hits: Sequence[Hit], *, top: int = AGREE_TOP) -> float:
+    head = list(hits[:top])
+    if not head:
+        return 0.0
+    doc = head[0].chunk.doc.doc_id
+    return sum(h.chunk.doc.doc_id == doc for h in head) / len(head)
+
+
 def features(
     terms: Sequence[QueryTerm],
     hits: Sequence[Hit],
@@ -196,6 +206,7 @@ def features(
         "lexical": max(lexical),
         "soft": max(soft),
         "agreement": agreement(hits),
+        "focus": focus(hits),
     }
     return values, best
 

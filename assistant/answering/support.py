@@ -38,18 +38,18 @@ def join_marker_ranges(text: str) -> str:
     return _MARKER_RANGE.sub(lambda m: f"[{m.group(1)}-{m.group(2)}]", text)
 
 
-def _word_chars(text: str) -> str:
+def word_chars(text: str) -> str:
     norm = normalize(text)
     return "".join(ch for ch in norm if unicodedata.category(ch)[0] in "LN").lower()
 
 
 def substantive(text: str) -> bool:
     """True when ``text`` says something beyond citation markers (at least a short sentence)."""
-    return len(_word_chars(MARKER.sub("", text))) >= MIN_CHARS
+    return len(word_chars(MARKER.sub("", text))) >= MIN_CHARS
 
 
 def bigrams(text: str) -> set[str]:
-    chars = _word_chars(text)
+    chars = word_chars(text)
     return {chars[i : i + 2] for i in range(len(chars) - 1)}
 
 
@@ -87,7 +87,7 @@ def claims(text: str) -> list[str]:
     for sentence in sentences_with_markers(text):
         start = 0
         for m in re.finditer(r"(?:\s*" + MARKER.pattern + r")+", sentence):
-            if _word_chars(sentence[m.end() :]):
+            if word_chars(sentence[m.end() :]):
                 out.append(sentence[start : m.end()])
                 start = m.end()
         out.append(sentence[start:])
@@ -103,7 +103,7 @@ def check_support(text: str, passages: Sequence[Hit]) -> SupportCheck:
     for sentence in claims(join_marker_ranges(text)):
         cited = [n for n in dict.fromkeys(parse_markers(sentence)) if 1 <= n <= len(texts)]
         numbers = parse_markers(sentence)
-        if not numbers or not _word_chars(MARKER.sub("", sentence)):
+        if not numbers or not word_chars(MARKER.sub("", sentence)):
             out.append(sentence)
             continue
         scores = [support(sentence, t) for t in texts]
