@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 QUESTIONS = ROOT / "eval" / "answer_questions.jsonl"
-FLOORS = (0.86, 0.88, 0.90, 0.92, 0.94)
+FLOORS = (0.88, 0.90, 0.92, 0.94, 0.96)
 OLD_THRESHOLD = 0.75  # the former rule: literal coverage (cap 35) of the best top-10 hit
 
 
@@ -71,9 +71,9 @@ def collect(questions, retriever, matcher, progress: bool = True) -> list[Row]:
         )
         old_hits = retriever.search(q.question, k=SEARCH_K, mode="hybrid", per_doc=PER_DOC)
         row = Row(q.id, q.question, q.split, q.kind)
-        row.old_lexical = features(terms, old_hits, None, soft_floor=1.0)[0]["lexical"]
+        row.old_lexical = features(q.question, terms, old_hits, None, soft_floor=1.0)[0]["lexical"]
         for floor in FLOORS:
-            row.features[floor] = features(terms, hits, matcher, soft_floor=floor)[0]
+            row.features[floor] = features(q.question, terms, hits, matcher, soft_floor=floor)[0]
         rows.append(row)
     return rows
 

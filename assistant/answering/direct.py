@@ -9,31 +9,22 @@ the question's terms it carries plus a bonus for its item's rank. A yes/no quest
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.answering.question_form import DEONTIC, is_yes_no
 from assistant.answering.terms import QueryTerm, coverage
 from assistant.records import Hit
-from assistant.text import normalize
+from assistant.text import normalize, split_sentences
 
 CANDIDATE_ITEMS = 3
 MAX_CHARS = 160
-_YES_NO = re.compile(
-    r"吗\s*[？?]?\s*$|可以|可不可以|能不能|能否|可否|是否|允许|准不准|行不行|会不会|有没有权"
-)
-# Words with which provisions permit, oblige or forbid.
-_DEONTIC = re.compile(r"不得|禁止|严禁|不准|不允许|不应|可以|有权|应当|必须|允许|须")
 
 
 @dataclass(frozen=True)
 class Direct:
     sentence: str
     hit: Hit  # the passage the sentence is taken from
-
-
-def is_yes_no(question: str) -> bool:
-    return bool(_YES_NO.search(normalize(question)))
 
 
 def _body(hit: Hit) -> str:
@@ -48,14 +39,12 @@ def direct_sentence(question: str, terms: Sequence[QueryTerm], evidence: Sequenc
     """The sentence that best answers ``question`` among the first evidence items."""
     if not evidence:
         raise ValueError("no evidence to answer from")
-    from assistant.answering.extractive import split_sentences  # extractive imports this module
-
     yes_no = is_yes_no(question)
     best: tuple[float, str, Hit] | None = None
     for rank, hit in enumerate(evidence[:CANDIDATE_ITEMS]):
         for sentence in split_sentences(_body(hit)) or [_body(hit)]:
             score = coverage(terms, sentence) + 0.3 / (1 + rank)
-            if yes_no and _DEONTIC.search(normalize(sentence)):
+            if yes_no and DEONTIC.search(normalize(sentence)):
                 score += 0.5
             if best is None or score > best[0]:
                 best = (score, sentence, hit)

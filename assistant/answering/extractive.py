@@ -13,7 +13,6 @@ follow the order of first appearance and refer to ``Answer.citations[n-1]``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from assistant.answering.relevance import Relevance, hit_coverage
 from assistant.answering.terms import QueryTerm, coverage
 from assistant.documents.versions import collapse_versions
 from assistant.records import Answer, Citation, DocumentMeta, Hit
-from assistant.text import normalize
+from assistant.text import normalize, split_sentences
 
 WITHHELD = "（地区未具名）"
 MAX_ITEMS = 8
@@ -31,19 +30,12 @@ SENTENCES_PER_ITEM = 2
 SENTENCE_CHARS = 160
 HEADING_CHARS = 14
 
-_SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』）)]*|\n|$)")
-
 
 @dataclass(frozen=True)
 class Sentence:
     text: str
     index: int  # position in the item
     score: float
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of an item, split after 。！？； (closing quotes stay with their sentence)."""
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
 def locality(doc: DocumentMeta) -> str:

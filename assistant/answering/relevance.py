@@ -16,7 +16,10 @@ label and text):
   credit) to 1 (``term_match.py``);
 - ``agreement``: the share of the top fused hits that both retrievers ranked high;
 - ``focus``: the share of the top fused hits that come from the best hit's document (a
-  question a law answers tends to draw several of its articles; a vague match scatters).
+  question a law answers tends to draw several of its articles; a vague match scatters);
+- ``form``: whether the answer-bearing sentences of the top passages have the form the question
+  asks for — a number for "多少", a permission or prohibition for "可以…吗"
+  (``question_form.py``): +1, -1, or 0 when the question asks for neither.
 
 A logistic model over these features (``AnswerabilityModel``, parameters in
 ``answerability.json``, fitted by ``eval/fit_answerability.py`` on the dev split of
@@ -37,14 +40,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.answering.question_form import answer_form
 from assistant.answering.term_match import TermMatcher, soft_coverage
 from assistant.answering.terms import QueryTerm, coverage, query_terms
 from assistant.records import Hit
-from assistant.text import normalize
+from assistant.text import normalize, split_sentences
 
 Outcome = Literal["answered", "related", "not_covered"]
 OUTCOMES: tuple[Outcome, ...] = ("answered", "related", "not_covered")
-FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus")
+FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus", "form")
 MODEL_FILE = Path(__file__).with_name("answerability.json")
 WEIGHT_CAP = 35.0  # about four or five specific words cover a long query
 TOP_N = 10  # hits considered for lexical coverage, gap and agreement
@@ -179,6 +183,7 @@ def focus(hits: Sequence[Hit], *, top: int = AGREE_TOP) -> float:
 
 
 def features(
+    question: str,
     terms: Sequence[QueryTerm],
     hits: Sequence[Hit],
     matcher: TermMatcher | None,
@@ -207,6 +212,9 @@ def features(
         "soft": max(soft),
         "agreement": agreement(hits),
         "focus": focus(hits),
+        "form": answer_form(
+            question, terms, (s for h in top[:SOFT_TOP] for s in split_sentences(h.chunk.text))
+        ),
     }
     return values, best
 
@@ -221,7 +229,7 @@ def assess(
     """Judge the hybrid hits of ``question``: answered, related or not covered."""
     model = model or default_model()
     terms = tuple(query_terms(question))
-    values, best = features(terms, hits, matcher, soft_floor=model.soft_floor)
+    values, best = features(question, terms, hits, matcher, soft_floor=model.soft_floor)
     if not hits:
         return Relevance("not_covered", 0.0, values, terms, None)
     p = model.probability(values)

@@ -3,7 +3,8 @@
 import pytest
 from answer_records import ZHUANGLANG, make_chunk, make_hit
 
-from assistant.answering.direct import direct_sentence, is_yes_no, opening_line
+from assistant.answering.direct import direct_sentence, opening_line
+from assistant.answering.question_form import is_yes_no
 from assistant.answering.terms import query_terms
 from assistant.records import DocumentMeta, Version
 
