@@ -5,9 +5,9 @@ answerable|near_miss|off_topic), retrieves each question as the pipeline does an
 features of ``assistant/answering/relevance.py`` for a few values of the soft-match floor. Then,
 on the **dev split only**:
 
-1. for each floor, a logistic regression (standardized features, L2 penalty ``--l2``) is scored
-   by 5-fold cross-validated log-loss; the best floor is kept and the model refitted on all of
-   dev;
+1. for each soft-match floor and L2 penalty, a logistic regression (standardized features) is
+   scored by 5-fold cross-validated log-loss; the best pair is kept and the model refitted on
+   all of dev;
 2. the answer threshold maximizes the smaller of (answerable answered, unanswerable refused) on
    dev, at the middle of the best interval;
 3. the related threshold, below it, best separates what should still show provisions
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 QUESTIONS = ROOT / "eval" / "answer_questions.jsonl"
 FLOORS = (0.88, 0.90, 0.92, 0.94, 0.96)
+L2S = (0.1, 0.3, 1.0, 3.0, 10.0)
 OLD_THRESHOLD = 0.75  # the former rule: literal coverage (cap 35) of the best top-10 hit
 
 
@@ -150,7 +152,10 @@ def outcomes_of(rows, model) -> dict[str, str]:
     return {r.id: model.outcome(model.probability(r.features[model.soft_floor])) for r in rows}
 
 
-def old_outcomes(rows) -> dict[str, str]:
+def old_outcomes(rows, before: dict[str, bool] | None = None) -> dict[str, str]:
+    """The former pipeline's outcomes: from its own run (``--before-*``), else recomputed."""
+    if before is not None:
+        return {r.id: "answered" if before[r.id] else "not_covered" for r in rows}
     return {r.id: "answered" if r.old_lexical >= OLD_THRESHOLD else "not_covered" for r in rows}
 
 
@@ -197,12 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index-dir", type=Path, required=True)
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     ap.add_argument("--questions", type=Path, default=QUESTIONS)
-    ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--write", action="store_true", help="save the fitted model")
     ap.add_argument("--report-test", action="store_true", help="also report the test split")
     ap.add_argument("--markdown", type=Path, help="write the report here")
+    ap.add_argument("--before-dev", type=Path, help="eval/former_rule_outcomes.py output for dev")
+    ap.add_argument("--before-test", type=Path, help="eval/former_rule_outcomes.py output for test")
     args = ap.parse_args(argv)
 
+    before = {
+        split: json.loads(path.read_text()) if path else None
+        for split, path in (("dev", args.before_dev), ("test", args.before_test))
+    }
     settings = load_settings()
     questions = load_answer_questions(args.questions)
     build_index([args.corpus], args.index_dir, settings, progress=True)
@@ -214,12 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     test = [r for r in rows if r.split == "test"]
 
     names = tuple(FEATURES)
-    losses = {floor: cv_logloss(dev, floor, names, args.l2) for floor in FLOORS}
-    floor = min(losses, key=losses.__getitem__)
+    losses = {(f, l2): cv_logloss(dev, f, names, l2) for f in FLOORS for l2 in L2S}
+    floor, l2 = min(losses, key=losses.__getitem__)
     x = matrix(dev, floor, names)
     y = np.array([r.answerable for r in dev], dtype=float)
     mean, scale = x.mean(0), x.std(0) + 1e-9
-    w, b = fit_logistic((x - mean) / scale, y, args.l2)
+    w, b = fit_logistic((x - mean) / scale, y, l2)
     probe = AnswerabilityModel(names, tuple(mean), tuple(scale), tuple(w), b, 0.5, 0.5, floor)
     p = [probe.probability(r.features[floor]) for r in dev]
     answer_cut, _ = best_cut(p, [r.answerable for r in dev])
@@ -238,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         "dev_counts": {
             k: sum(r.kind == k for r in dev) for k in ("answerable", "near_miss", "off_topic")
         },
-        "l2": args.l2,
-        "soft_floor_cv_logloss": {str(k): round(v, 4) for k, v in losses.items()},
+        "l2": l2,
+        "cv_logloss": {f"floor {f} l2 {p}": round(v, 4) for (f, p), v in losses.items()},
         "date": datetime.now(UTC).date().isoformat(),
     }
     model = AnswerabilityModel(
@@ -254,9 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     report = [
         "## Fitted model",
         "",
-        f"soft floor {floor} (5-fold CV log-loss on dev: "
-        + ", ".join(f"{k}: {v:.3f}" for k, v in losses.items())
-        + f"); answer threshold {answer_cut:.3f}, related threshold {model.related_threshold:.3f}",
+        f"soft floor {floor}, L2 {l2} (best 5-fold CV log-loss on dev, {losses[floor, l2]:.3f}, "
+        f"of floors {', '.join(map(str, FLOORS))} × L2 {', '.join(map(str, L2S))}); "
+        f"answer threshold {answer_cut:.3f}, related threshold {model.related_threshold:.3f}",
         "",
         "| feature | mean | scale | weight |",
         "|---|---|---|---|",
@@ -273,13 +283,14 @@ def main(argv: list[str] | None = None) -> int:
         "## Outcomes",
         "",
         f"- dev, fitted model: {figures(table(dev, outcomes_of(dev, model), 'dev'))}",
-        f"- dev, former rule: {figures(table(dev, old_outcomes(dev), 'dev'))}",
+        f"- dev, former rule: {figures(table(dev, old_outcomes(dev, before['dev']), 'dev'))}",
     ]
     if test:
         report += [
             f"- **test (reported once)**, fitted model: "
             f"{figures(table(test, outcomes_of(test, model), 'test'))}",
-            f"- test, former rule: {figures(table(test, old_outcomes(test), 'test'))}",
+            "- test, former rule: "
+            f"{figures(table(test, old_outcomes(test, before['test']), 'test'))}",
         ]
     for name, rs in (("dev", dev), ("test", test)):
         if rs:
@@ -289,7 +300,9 @@ def main(argv: list[str] | None = None) -> int:
             ]
             report += [
                 "",
-                render_outcomes(table(rs, old_outcomes(rs), name), f"{name}, former rule"),
+                render_outcomes(
+                    table(rs, old_outcomes(rs, before[name]), name), f"{name}, former rule"
+                ),
             ]
     wrong = [r for r in dev if (outcomes_of([r], model)[r.id] == "answered") != r.answerable]
     report += ["", "## Dev questions the fitted model gets wrong", ""]
