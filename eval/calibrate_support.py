@@ -5,7 +5,8 @@ taken from another passage — above all from the passage most like it, the mist
 when it cites the wrong number — should not. For a fixed, seeded sample of sentences of the
 index (at least 12 word characters), this measures the bigram containment of
 
-- the sentence against its own passage, after a light rewording that keeps every second clause
+- the sentence against its own passage (with its locality, title and heading path, as the
+  check sees it), after a light rewording that keeps every second clause
   (what a model that summarizes keeps), and
 - the sentence against the best-ranked *other* passage BM25 finds for it (a hard negative),
 
@@ -29,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.answering.extractive import split_sentences
+    from assistant.answering.relevance import passage_text
+    from assistant.records import Hit
+    from assistant.text import split_sentences
     from assistant.answering.support import support, word_chars
     from assistant.config import load_settings
     from assistant.search.retriever import Retriever
@@ -53,10 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         s = rng.choice(sentences)
         clauses = re.split(r"[，,、：:]", s)
         summary = "，".join(clauses[::2]) if len(clauses) > 2 else s
-        pos.append(support(summary, c.text))
+        pos.append(support(summary, passage_text(Hit(chunk=c, score=0.0))))
         others = [h for h in r.search(s, k=5, mode="bm25") if h.chunk.text != c.text]
         if others:
-            neg.append(support(s, others[0].chunk.text))
+            neg.append(support(s, passage_text(others[0])))
         if len(pos) >= args.n:
             break
     pos_a, neg_a = np.array(pos), np.array(neg)

@@ -5,7 +5,8 @@
   are removed is not an answer; the pipeline then falls back to the extractive answer.
 - ``check_support``: each cited claim (a sentence, or the part of one before its citation) is
   compared with the passages it cites by character bigram containment (the share of the
-  claim's bigrams, normalized, that occur in the passage). A claim its passages do not support
+  claim's bigrams, normalized, that occur in the passage with its locality, title and heading
+  path, which the prompt gives the model too). A claim its passages do not support
   (below ``SUPPORTED``) gets its citation moved to the passage that does support it, or, when
   none does, the mark ``UNVERIFIED`` after its citation. Support is measured on the original
   passage numbers, before renumbering.
@@ -19,13 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answering.citations import MARKER, parse_markers
+from assistant.answering.relevance import passage_text
 from assistant.records import Hit
 from assistant.text import normalize
 
 MIN_CHARS = 8
 # Containment of a sentence's bigrams in a passage at and above which the passage supports it
 # (calibration: eval/answerability.md, "Citation support").
-SUPPORTED = 0.5
+SUPPORTED = 0.6
 UNVERIFIED = "（此处引用未能在所引段落中核实）"
 # "[4]–[8]", "[4]-[8]", "[4]至[8]": a range written as two markers.
 _ONE = r"[\[【]\s*(\d{1,3})\s*[\]】]"
@@ -96,7 +98,7 @@ def claims(text: str) -> list[str]:
 
 def check_support(text: str, passages: Sequence[Hit]) -> SupportCheck:
     """Move or mark the citations of claims their cited passages do not support."""
-    texts = [h.chunk.text for h in passages]
+    texts = [passage_text(h) for h in passages]  # its locality and title support a claim too
     moved: list[tuple[list[int], int]] = []
     unverified: list[list[int]] = []
     out: list[str] = []
