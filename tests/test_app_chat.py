@@ -105,10 +105,13 @@ def test_streamed_markers_only_answer_is_replaced_by_the_extractive_one(seed_ind
     server = FakeOpenAI(reply=MARKERS_ONLY, piece_chars=2).start()
     try:
         live = live_index(seed_index_dir, embedder, llm_base_url=server.base_url, llm_model="fake")
-        steps = list(chat_turn(live, "各地如何落实双减", [], None, None, None, "hybrid"))
+        # the handler yields one history list it updates: read each state as it comes
+        shown = [
+            h[-1]["content"]
+            for h, _, _ in chat_turn(live, "各地如何落实双减", [], None, None, None, "hybrid")
+        ]
     finally:
         server.stop()
-    shown = [h[-1]["content"] for h, _, _ in steps]
     assert any(s.startswith("[1]") for s in shown)  # the markers streamed in as they came
     final = shown[-1]
     assert final.startswith("> 注意：") and "citation markers but no answer" in final
