@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.answering.direct import direct_sentence, opening_line
 from assistant.answering.relevance import Relevance, hit_coverage
 from assistant.answering.terms import QueryTerm, coverage
 from assistant.documents.versions import collapse_versions
@@ -174,8 +175,6 @@ def extractive_answer(
         return related_answer(relevance, hits, notice=notice)
     if not relevance.found:
         return not_found_answer(relevance, hits, notice=notice)
-    from assistant.answering.direct import direct_sentence, opening_line
-
     terms = relevance.terms
     evidence = collapse_versions(select_evidence(terms, hits))
     # Strength of a group: its best item (coverage plus a rank bonus) and a little per extra item.

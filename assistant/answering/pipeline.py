@@ -87,11 +87,14 @@ StreamEvent = Retrieved | Delta | Notice | Answer
 
 
 def answer_filters(filters: SearchFilters | None) -> SearchFilters:
-    """The filters answers use: superseded versions left out unless asked for."""
+    """The filters answers use: superseded versions left out unless asked for (or unless one
+    document or file is chosen: then that one is what the user wants)."""
     from assistant.search.retriever import SearchFilters
 
     filters = filters or SearchFilters()
-    return filters if filters.superseded is not None else replace(filters, superseded=False)
+    if filters.superseded is not None:
+        return filters
+    return replace(filters, superseded=bool(filters.doc_id or filters.file))
 
 
 def term_matcher(retriever: SearchesIndex) -> TermMatcher | None:

@@ -177,4 +177,5 @@ def test_answers_leave_superseded_versions_out_unless_asked(shuangjian_hits):
     retriever = ListRetriever(shuangjian_hits)
     answer("各地如何落实双减", retriever, Settings())
     answer("各地如何落实双减", retriever, Settings(), filters=SearchFilters(superseded=True))
-    assert [c["filters"].superseded for c in retriever.calls] == [False, True]
+    answer("各地如何落实双减", retriever, Settings(), filters=SearchFilters(doc_id="old-law"))
+    assert [c["filters"].superseded for c in retriever.calls] == [False, True, True]
