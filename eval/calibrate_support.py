@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 def main(argv: list[str] | None = None) -> int:
     from assistant.answering.relevance import passage_text
-    from assistant.records import Hit
-    from assistant.text import split_sentences
     from assistant.answering.support import support, word_chars
     from assistant.config import load_settings
+    from assistant.records import Hit
     from assistant.search.retriever import Retriever
+    from assistant.text import split_sentences
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--index-dir", type=Path, required=True)

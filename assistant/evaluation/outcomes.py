@@ -67,6 +67,7 @@ class OutcomeSummary:
     n: int = 0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOME_NAMES, 0))
     cites_label: int = 0  # answered answerable questions citing a labelled passage
+    checked: int = 0  # answered answerable questions whose citations were checked
 
     @property
     def accuracy(self) -> float:
@@ -138,6 +139,7 @@ def summarize(rows: Iterable[OutcomeRow]) -> list[OutcomeSummary]:
             s.n += 1
             s.counts[r.outcome] += 1
             s.cites_label += bool(r.cites_label)
+            s.checked += r.cites_label is not None
     order = {k: i for i, k in enumerate((*KINDS, "unanswerable"))}
     return sorted(table.values(), key=lambda s: (s.split, order.get(s.kind, 99)))
 
@@ -152,7 +154,7 @@ def render_outcomes(summaries: Sequence[OutcomeSummary], title: str = "") -> str
     for s in summaries:
         c = s.counts
         target = "answered" if s.kind == "answerable" else "refused"
-        cited = f" (labelled passage cited: {s.cites_label})" if s.kind == "answerable" else ""
+        cited = f" (a labelled passage cited: {s.cites_label})" if s.checked else ""
         lines.append(
             f"| {s.split} | {s.kind} | {s.n} | {c['answered']}{cited} | {c['related']} | "
             f"{c['not_covered']} | {s.accuracy:.1%} {target} |"

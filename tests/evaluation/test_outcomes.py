@@ -32,6 +32,10 @@ def test_accuracy_is_answered_for_answerable_and_refused_for_the_rest():
 
 def test_report_has_one_line_per_split_and_kind():
     text = render_outcomes(summarize([row("a", "dev", "answerable", "answered", True)]), "t")
-    assert (
-        "| dev | answerable | 1 | 1 (labelled passage cited: 1) | 0 | 0 | 100.0% answered |" in text
-    )
+    cited = "1 (a labelled passage cited: 1)"
+    assert f"| dev | answerable | 1 | {cited} | 0 | 0 | 100.0% answered |" in text
+
+
+def test_without_citation_checks_the_report_says_nothing_about_them():
+    text = render_outcomes(summarize([row("a", "dev", "answerable", "answered")]))
+    assert "| dev | answerable | 1 | 1 | 0 | 0 | 100.0% answered |" in text
