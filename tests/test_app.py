@@ -272,6 +272,8 @@ OUTCOME_QUESTIONS = [
 def test_06_chat_shows_each_outcome_distinctly(page, outcome, question, shown):
     page.get_by_role("tab", name="问答").click()
     page.click("#clear")
+    # the clear event has run when the cards are empty (it empties chat and cards together)
+    page.wait_for_function("() => document.querySelector('#citations')?.innerText.trim() === ''")
     page.fill("#question textarea", question)
     page.click("#ask")
     page.wait_for_function(

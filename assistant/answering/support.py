@@ -8,8 +8,9 @@
   claim's bigrams, normalized, that occur in the passage with its locality, title and heading
   path, which the prompt gives the model too). A claim its passages do not support
   (below ``SUPPORTED``) gets its citation moved to the passage that does support it, or, when
-  none does, the mark ``UNVERIFIED`` after its citation. Support is measured on the original
-  passage numbers, before renumbering.
+  none comes even near (all below ``UNSUPPORTED``), the mark ``UNVERIFIED`` after its
+  citation. Claims shorter than ``MIN_CHARS`` ("另见[3]") are not checked. Support is measured
+  on the original passage numbers, before renumbering.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ MIN_CHARS = 8
 # Containment of a sentence's bigrams in a passage at and above which the passage supports it
 # (calibration: eval/answerability.md, "Citation support").
 SUPPORTED = 0.6
+# Below this in every passage, a claim is marked as unverified; between the two it is left as
+# cited (a model that rewords keeps fewer of the passage's bigrams than a copy).
+UNSUPPORTED = 0.35
 UNVERIFIED = "（此处引用未能在所引段落中核实）"
 # "[4]–[8]", "[4]-[8]", "[4]至[8]": a range written as two markers.
 _ONE = r"[\[【]\s*(\d{1,3})\s*[\]】]"
@@ -105,20 +109,22 @@ def check_support(text: str, passages: Sequence[Hit]) -> SupportCheck:
     for sentence in claims(join_marker_ranges(text)):
         cited = [n for n in dict.fromkeys(parse_markers(sentence)) if 1 <= n <= len(texts)]
         numbers = parse_markers(sentence)
-        if not numbers or not word_chars(MARKER.sub("", sentence)):
-            out.append(sentence)
+        if not numbers or len(word_chars(MARKER.sub("", sentence))) < MIN_CHARS:
+            out.append(sentence)  # no citation, or too short to be a claim ("另见[3]")
             continue
         scores = [support(sentence, t) for t in texts]
-        if any(scores[n - 1] >= SUPPORTED for n in cited):
-            out.append(sentence)
-            continue
+        own = max((scores[n - 1] for n in cited), default=0.0)
         best = max(range(len(texts)), key=scores.__getitem__) if texts else -1
-        if best >= 0 and scores[best] >= SUPPORTED:
+        if own >= SUPPORTED:
+            out.append(sentence)
+        elif best >= 0 and scores[best] >= SUPPORTED:
             moved.append((numbers, best + 1))
             out.append(_replace_markers(sentence, f"[{best + 1}]"))
-        else:
+        elif max(scores, default=0.0) < UNSUPPORTED:
             unverified.append(numbers)
             out.append(_mark_unverified(sentence))
+        else:  # in between: a rewording of its passage is as likely as a wrong citation
+            out.append(sentence)
     return SupportCheck(text="".join(out), moved=moved, unverified=unverified)
 
 

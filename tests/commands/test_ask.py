@@ -102,11 +102,14 @@ def test_llm_configured_by_environment_writes_the_answer(ask, monkeypatch):
     finally:
         server.stop()
     assert data["found"] is True
+    # [2] points to the passage that says it (the check moves a citation that its passage does
+    # not support); [99] points to no passage and is removed
     assert data["answer"].startswith(
         "庄浪县严格落实“双减”政策[1]；另有文件要求继续做好“雙減”工作[2]。另见。"
     )
     assert "[99]" in data["answer"] and "已删除" in data["answer"]
     assert len(data["citations"]) == 2
+    assert "雙減" in data["citations"][1]["text"]
     prompt = "\n".join(m["content"] for m in server.requests[-1]["body"]["messages"])
     assert '<passage n="1">' in prompt and "双减" in prompt
     assert server.requests[-1]["auth"] == "Bearer sk-local"
