@@ -91,8 +91,13 @@ def document_rows(live: LiveIndex) -> list[list[Any]]:
 # ----------------------------------------------------------------------------- chat
 
 
+RELATED_BANNER = "**相关条文（文件没有直接回答这个问题）**"
+
+
 def answer_markdown(answer: Answer) -> str:
     text = chat_markdown(answer.text)
+    if answer.outcome == "related":
+        text = f"{RELATED_BANNER}\n\n{text}"
     if answer.notice:
         text = f"{notice_markdown(answer.notice)}\n\n{text}"
     return text

@@ -116,7 +116,8 @@ def _meta_line(hit: Hit) -> str:
     d = hit.chunk.doc
     article = f"第{article_number(d)}篇" if "#" in d.doc_id else ""
     parts = [locality(d), str(d.year) if d.year else "", d.issuer or "", article]
-    return " · ".join(p for p in parts if p)
+    note = d.version.note if d.version else ""
+    return " · ".join(p for p in parts if p) + note
 
 
 def _snippet(hit: Hit, terms: Sequence[QueryTerm]) -> str:

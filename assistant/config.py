@@ -45,7 +45,8 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
-    llm_timeout: float = 60.0
+    # seconds per LLM request; a local CPU model can take a minute to read a 2,000-token prompt
+    llm_timeout: float = 180.0
     prompts_dir: Path | None = None  # templates system.txt / answer.txt; default: prompts/
     # Chat server
     host: str = "127.0.0.1"

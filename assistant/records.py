@@ -14,6 +14,21 @@ Level = Literal["省", "市", "县", "区"]
 
 
 @dataclass(frozen=True)
+class Version:
+    """Where a document stands among the versions of one text (``documents/versions.py``)."""
+
+    edition: str  # e.g. "2020" (the year of its date), or "" when the document has no date
+    current: bool  # the newest version of the text
+    current_doc_id: str
+    current_edition: str
+    editions: tuple[str, ...]  # every version's edition, oldest first
+    note: str  # e.g. "（2020年版，已被2024年版取代）"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class DocumentMeta:
     """What is known about one document (one article of a file: 篇一 … are documents)."""
 
@@ -29,6 +44,11 @@ class DocumentMeta:
     date: str | None = None  # 时间 as ISO date "2023-04-19" when the page states it
     url: str | None = None
     script: Script = "simplified"
+    version: Version | None = None  # set when the index holds other versions of this text
+
+    @property
+    def superseded(self) -> bool:
+        return self.version is not None and not self.version.current
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +87,7 @@ class Chunk:
             "date": d.date,
             "url": d.url,
             "script": d.script,
+            "version": d.version.to_dict() if d.version else None,
             "path": list(self.path),
             "label": self.label,
             "part": self.part,
@@ -121,6 +142,7 @@ class Citation:
             "region": d.region,
             "region_withheld": d.region_withheld,
             "year": d.year,
+            "version": d.version.to_dict() if d.version else None,
             "path": list(c.path),
             "label": c.label,
             "text": c.text,
@@ -135,11 +157,15 @@ class Answer:
     found: bool
     citations: list[Citation] = field(default_factory=list)
     notice: str | None = None  # e.g. "LLM unreachable: showing the extractive answer"
+    # "answered" (found), "related" (closest provisions, no direct answer) or "not_covered";
+    # None reads as "answered" when found, else "not_covered".
+    outcome: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "answer": self.text,
             "found": self.found,
+            "outcome": self.outcome or ("answered" if self.found else "not_covered"),
             "citations": [c.to_dict() for c in self.citations],
         }
         if self.notice:

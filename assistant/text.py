@@ -50,6 +50,15 @@ def is_traditional(text: str, sample: int = 4000) -> bool:
     return changed / len(han) > 0.03
 
 
+_SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』）)]*|\n|$)")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text, split after 。！？； and line ends (closing quotes stay with their
+    sentence)."""
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
 def _is_word(token: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in token)
 

@@ -3,21 +3,40 @@
 It stands in for a remote LLM (vLLM, llama.cpp server, DeepSeek …): ``POST /v1/chat/completions``
 answers with one JSON completion, or with ``text/event-stream`` chunks (``data: {...}`` …
 ``data: [DONE]``) when the request says ``"stream": true``. Every request body is recorded.
+
+``reply`` is a fixed text or a function of the request's prompt (all messages joined). Two bad
+outputs a small local model really gave (``docs/models.md`` of the shared material) are provided:
+``MARKERS_ONLY`` and ``copy_of_passage(3, "[4]–[8]")``, passage 3's text cited under other numbers.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+MARKERS_ONLY = "[1] [2][3]\n[4] [5]"
+
+
+def copy_of_passage(n: int, cited: str) -> Callable[[str], str]:
+    """A reply that copies the text of passage ``n`` of the prompt and cites it as ``cited``."""
+
+    def reply(prompt: str) -> str:
+        block = re.search(rf'<passage n="{n}">.*?"""\n(.*?)\n"""', prompt, re.S)
+        assert block, f"the prompt has no passage {n}"
+        return block.group(1).strip() + cited
+
+    return reply
+
 
 @dataclass
 class FakeOpenAI:
-    reply: str = "好的。"
+    reply: str | Callable[[str], str] = "好的。"
     status: int = 200  # a non-200 status makes every completion fail with that status
     piece_chars: int = 4  # characters per streamed chunk
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -51,8 +70,10 @@ class FakeOpenAI:
                         fake.status,
                         {"error": {"message": "model overloaded", "type": "server_error"}},
                     )
+                prompt = "\n".join(m.get("content", "") for m in body.get("messages", []))
+                text = fake.reply(prompt) if callable(fake.reply) else fake.reply
                 if body.get("stream"):
-                    return self._stream(body.get("model", "fake"))
+                    return self._stream(body.get("model", "fake"), text)
                 return self._json(
                     200,
                     {
@@ -64,7 +85,7 @@ class FakeOpenAI:
                             {
                                 "index": 0,
                                 "finish_reason": "stop",
-                                "message": {"role": "assistant", "content": fake.reply},
+                                "message": {"role": "assistant", "content": text},
                             }
                         ],
                         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
@@ -79,13 +100,12 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, model: str) -> None:
+            def _stream(self, model: str, text: str) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Connection", "close")
                 self.end_headers()
-                text = fake.reply
                 pieces = [
                     text[i : i + fake.piece_chars] for i in range(0, len(text), fake.piece_chars)
                 ]

@@ -231,3 +231,35 @@ def test_05_bad_upload_is_refused_and_good_one_is_indexed(page, served, tmp_path
         "document.querySelector('#citations').innerText.includes('示例县2025年研学旅行工作方案')"
     )
     shot(page, "06-chat-new-document")
+
+
+# Three outcomes of the answer decision (questions not in eval/answer_questions.jsonl).
+OUTCOME_QUESTIONS = [
+    ("answered", "学校可以组织学生在假期集体补课吗", "直接依据："),
+    ("related", "中小学教室的灯光照度标准是多少", "相关条文（文件没有直接回答这个问题）"),
+    ("not_covered", "驾照科目二考试怎么练车", "没有涉及"),
+]
+
+
+@pytest.mark.parametrize(("outcome", "question", "shown"), OUTCOME_QUESTIONS)
+def test_06_chat_shows_each_outcome_distinctly(page, outcome, question, shown):
+    page.get_by_role("tab", name="问答").click()
+    page.click("#clear")
+    # the clear event has run when the cards are empty (it empties chat and cards together)
+    page.wait_for_function("() => document.querySelector('#citations')?.innerText.trim() === ''")
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(
+        "(s) => document.querySelector('#chatbot')?.innerText.includes(s)", arg=shown
+    )
+    answer = page.inner_text("#chatbot")
+    cards = page.locator("#citations .cite-card")
+    others = [s for o, _, s in OUTCOME_QUESTIONS if o != outcome]
+    assert not any(s in answer for s in others)
+    if outcome == "not_covered":
+        page.wait_for_selector("#citations:has-text('没有引用的段落')")
+        assert cards.count() == 0
+    else:
+        page.wait_for_selector("#citations .cite-card")
+        assert cards.count() >= 1
+    shot(page, f"07-outcome-{outcome}")

@@ -7,11 +7,18 @@ import socket
 from pathlib import Path
 
 import pytest
-from fake_openai import FakeOpenAI
+from fake_openai import MARKERS_ONLY, FakeOpenAI, copy_of_passage
 
-from assistant.app import chat_turn, document_rows, precedent_search
+from assistant.app import (
+    RELATED_BANNER,
+    answer_markdown,
+    chat_turn,
+    document_rows,
+    precedent_search,
+)
 from assistant.config import Settings
 from assistant.live_index import LiveIndex
+from assistant.records import Answer
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -78,7 +85,7 @@ def test_filters_and_modes_reach_the_retriever(seed_index_dir, embedder):
 def test_unanswerable_question_cites_nothing(seed_index_dir, embedder):
     live = live_index(seed_index_dir, embedder)
     history, cards, _ = list(
-        chat_turn(live, "高校科研经费如何管理", [], None, None, None, "hybrid")
+        chat_turn(live, "驾照科目二考试怎么练车", [], None, None, None, "hybrid")
     )[-1]
     assert "没有涉及" in history[-1]["content"]
     assert "没有引用的段落" in cards
@@ -92,3 +99,42 @@ def test_precedent_search_and_document_rows(seed_index_dir, embedder):
     assert "<mark>科学规范开展课后服务</mark>" in exact
     rows = document_rows(live)
     assert any(r[0] == "2023年全县教育工作要点" and r[1] == "庄浪县" and r[6] > 40 for r in rows)
+
+
+def test_streamed_markers_only_answer_is_replaced_by_the_extractive_one(seed_index_dir, embedder):
+    server = FakeOpenAI(reply=MARKERS_ONLY, piece_chars=2).start()
+    try:
+        live = live_index(seed_index_dir, embedder, llm_base_url=server.base_url, llm_model="fake")
+        # the handler yields one history list it updates: read each state as it comes
+        shown = [
+            h[-1]["content"]
+            for h, _, _ in chat_turn(live, "各地如何落实双减", [], None, None, None, "hybrid")
+        ]
+    finally:
+        server.stop()
+    assert any(s.startswith("[1]") for s in shown)  # the markers streamed in as they came
+    final = shown[-1]
+    assert final.startswith("> 注意：") and "citation markers but no answer" in final
+    assert "直接依据：" in final and "庄浪县《2023年全县教育工作要点》" in final
+
+
+def test_streamed_copy_cited_under_wrong_numbers_cites_the_copied_passage(seed_index_dir, embedder):
+    server = FakeOpenAI(reply=copy_of_passage(3, "[4]–[8]"), piece_chars=5).start()
+    try:
+        live = live_index(seed_index_dir, embedder, llm_base_url=server.base_url, llm_model="fake")
+        steps = list(chat_turn(live, "各地如何落实双减", [], None, None, None, "hybrid"))
+        prompt = server.prompt()
+    finally:
+        server.stop()
+    history, cards, _ = steps[-1]
+    final = history[-1]["content"]
+    assert final.startswith("> 注意：") and "已改为引用实际依据的段落" in final
+    assert final.rstrip().endswith("[1]") and "[4]" not in final and "–" not in final
+    passage3 = prompt.split('<passage n="3">', 1)[1].split('"""')[1].strip()
+    assert cards.count('class="cite-card"') == 1 and passage3[:20] in cards
+
+
+def test_related_answers_are_marked_in_the_chat():
+    shown = answer_markdown(Answer(text="文件中没有直接回答……", found=False, outcome="related"))
+    assert shown.startswith(RELATED_BANNER)
+    assert not answer_markdown(Answer(text="x", found=True)).startswith(RELATED_BANNER)

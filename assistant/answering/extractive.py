@@ -13,14 +13,15 @@ follow the order of first appearance and refer to ``Answer.citations[n-1]``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.answering.direct import direct_sentence, opening_line
 from assistant.answering.relevance import Relevance, hit_coverage
 from assistant.answering.terms import QueryTerm, coverage
+from assistant.documents.versions import collapse_versions
 from assistant.records import Answer, Citation, DocumentMeta, Hit
-from assistant.text import normalize
+from assistant.text import normalize, split_sentences
 
 WITHHELD = "（地区未具名）"
 MAX_ITEMS = 8
@@ -30,19 +31,12 @@ SENTENCES_PER_ITEM = 2
 SENTENCE_CHARS = 160
 HEADING_CHARS = 14
 
-_SENTENCE = re.compile(r"[^。！？；!?;\n]*(?:[。！？；!?;]+[”’」』）)]*|\n|$)")
-
 
 @dataclass(frozen=True)
 class Sentence:
     text: str
     index: int  # position in the item
     score: float
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of an item, split after 。！？； (closing quotes stay with their sentence)."""
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
 def locality(doc: DocumentMeta) -> str:
@@ -163,22 +157,26 @@ def format_item(terms: Sequence[QueryTerm], hit: Hit, n: int, rank: int) -> str:
 
 
 def _group_header(doc: DocumentMeta) -> str:
-    return f"{locality(doc)}《{doc.title}》"
+    note = doc.version.note if doc.version else ""
+    return f"{locality(doc)}《{doc.title}》{note}"
 
 
 def _group_key(hit: Hit) -> tuple[str, str]:
+    """Versions of one text form one group: counts are of documents, not versions."""
     d = hit.chunk.doc
-    return locality(d), d.doc_id
+    return locality(d), d.version.current_doc_id if d.version else d.doc_id
 
 
 def extractive_answer(
     question: str, hits: Sequence[Hit], relevance: Relevance, *, notice: str | None = None
 ) -> Answer:
     """An answer built from the evidence sentences, grouped by locality and document."""
+    if relevance.outcome == "related":
+        return related_answer(relevance, hits, notice=notice)
     if not relevance.found:
         return not_found_answer(relevance, hits, notice=notice)
     terms = relevance.terms
-    evidence = select_evidence(terms, hits)
+    evidence = collapse_versions(select_evidence(terms, hits))
     # Strength of a group: its best item (coverage plus a rank bonus) and a little per extra item.
     groups: dict[tuple[str, str], list[tuple[int, Hit]]] = {}
     for rank, hit in enumerate(evidence):
@@ -212,8 +210,40 @@ def extractive_answer(
     head = "找到的依据："
     if docs > 1:
         head = f"在 {docs} 份文件中找到相关规定或做法（按依据强弱排列）："
+    first_group = [hit for _, hit in ordered[0]]
+    strongest = first_group + [h for h in evidence if h not in first_group]
+    direct = direct_sentence(question, terms, strongest)
+    cited = {id(c.hit): c.n for c in citations}
+    n = cited.get(id(direct.hit))
+    if n is None:  # its item repeated another word for word: cite the passage anyway
+        n = len(citations) + 1
+        citations.append(Citation(n=n, hit=direct.hit))
+    text = opening_line(direct, n) + "\n\n" + head + "\n\n" + "\n\n".join(blocks)
+    return Answer(text=text, found=True, citations=citations, notice=notice, outcome="answered")
+
+
+RELATED_HEAD = (
+    "文件中没有直接回答这个问题的规定。以下是最接近的条文，供参考，它们并不直接回答这个问题："
+)
+RELATED_ITEMS = 3
+
+
+def related_answer(
+    relevance: Relevance, hits: Sequence[Hit], *, notice: str | None = None
+) -> Answer:
+    """The middle outcome: the closest provisions, saying that they do not answer directly."""
+    items = collapse_versions(hits)[:RELATED_ITEMS]
+    if not items:
+        return not_found_answer(relevance, hits, notice=notice)
+    citations: list[Citation] = []
+    lines = [RELATED_HEAD, ""]
+    for rank, hit in enumerate(items):
+        n = rank + 1
+        citations.append(Citation(n=n, hit=hit))
+        lines.append(f"{_group_header(hit.chunk.doc)}")
+        lines.append(format_item(relevance.terms, hit, n, rank))
     return Answer(
-        text=head + "\n\n" + "\n\n".join(blocks), found=True, citations=citations, notice=notice
+        text="\n".join(lines), found=False, citations=citations, notice=notice, outcome="related"
     )
 
 
@@ -229,4 +259,4 @@ def not_found_answer(
             text += "最接近的段落也没有提到" + "、".join(f"“{t}”" for t in absent) + "。"
     elif not hits:
         text = "索引中没有可检索的内容（或筛选条件排除了所有文件），无法作答。"
-    return Answer(text=text, found=False, citations=[], notice=notice)
+    return Answer(text=text, found=False, citations=[], notice=notice, outcome="not_covered")

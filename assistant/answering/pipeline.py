@@ -1,24 +1,36 @@
 """The one answer pipeline behind ``assistant ask`` and the chat.
 
-retrieve (hybrid, diversified per document) → judge relevance (``relevance.py``) → select the
-evidence → answer with the configured LLM (streamed, citations checked) or, without one or when
-it fails, extractively. ``stream_answer`` yields events as they happen; ``answer`` returns the
-final ``Answer``.
+retrieve (hybrid, diversified per document; superseded versions left out unless the filters
+keep them) → judge relevance (``relevance.py``: answered / related / not covered) → select the
+evidence → answer with the configured LLM (streamed, then checked: an answer of markers only
+falls back to the extractive one, citations are checked against their passages) or, without
+one or when it fails, extractively. A question judged "related" gets the closest provisions,
+"not covered" a refusal, neither asks the LLM. ``stream_answer`` yields events as they happen;
+``answer`` returns the final ``Answer``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.answering.citations import check_citations
-from assistant.answering.extractive import extractive_answer, not_found_answer, select_evidence
+from assistant.answering.extractive import (
+    RELATED_ITEMS,
+    extractive_answer,
+    not_found_answer,
+    related_answer,
+    select_evidence,
+)
 from assistant.answering.llm import LLMConfig, LLMError, llm_config, stream_chat
 from assistant.answering.prompting import build_prompt
-from assistant.answering.relevance import Relevance, assess
+from assistant.answering.relevance import AnswerabilityModel, Relevance, assess
+from assistant.answering.support import check_support, join_marker_ranges, substantive
+from assistant.answering.term_match import TermMatcher, matcher_for
 from assistant.config import Settings
+from assistant.documents.versions import collapse_versions
 from assistant.records import Answer, Hit
 
 if TYPE_CHECKING:
@@ -74,21 +86,45 @@ class Notice:
 StreamEvent = Retrieved | Delta | Notice | Answer
 
 
+def answer_filters(filters: SearchFilters | None) -> SearchFilters:
+    """The filters answers use: superseded versions left out unless asked for (or unless one
+    document or file is chosen: then that one is what the user wants)."""
+    from assistant.search.retriever import SearchFilters
+
+    filters = filters or SearchFilters()
+    if filters.superseded is not None:
+        return filters
+    return replace(filters, superseded=bool(filters.doc_id or filters.file))
+
+
+def term_matcher(retriever: SearchesIndex) -> TermMatcher | None:
+    """Soft term matching with the retriever's embedding model, when it has one."""
+    embedder = getattr(retriever, "embedder", None)
+    return matcher_for(embedder()) if callable(embedder) else None
+
+
 def retrieve(
     question: str,
     retriever: SearchesIndex,
     *,
     filters: SearchFilters | None = None,
     mode: str = "hybrid",
+    model: AnswerabilityModel | None = None,
 ) -> Retrieval:
+    filters = answer_filters(filters)
     hybrid = retriever.search(question, k=SEARCH_K, mode="hybrid", filters=filters, per_doc=PER_DOC)
-    relevance = assess(question, hybrid)
+    relevance = assess(question, hybrid, matcher=term_matcher(retriever), model=model)
     hits = (
         hybrid
         if mode == "hybrid"
         else retriever.search(question, k=SEARCH_K, mode=mode, filters=filters, per_doc=PER_DOC)
     )
-    evidence = select_evidence(relevance.terms, hits) if relevance.found else []
+    if relevance.found:
+        evidence = collapse_versions(select_evidence(relevance.terms, hits))
+    elif relevance.outcome == "related":
+        evidence = collapse_versions(hits)[:RELATED_ITEMS]
+    else:
+        evidence = []
     return Retrieval(hits=hits, relevance=relevance, evidence=evidence)
 
 
@@ -116,7 +152,10 @@ def stream_answer(
     got = retrieve(question, retriever, filters=filters, mode=mode)
     yield Retrieved(got.evidence, got.relevance)
     if not got.relevance.found:
-        final = not_found_answer(got.relevance, got.hits)
+        if got.relevance.outcome == "related":
+            final = related_answer(got.relevance, got.evidence)
+        else:
+            final = not_found_answer(got.relevance, got.hits)
         yield Delta(final.text)
         yield final
         return
@@ -156,14 +195,30 @@ def _llm_answer(
         yield Notice(notice)
         yield extractive_answer(question, got.evidence, got.relevance, notice=notice)
         return
-    text = "".join(pieces).strip()
-    if not text:
-        notice = _fallback_notice(f"LLM {config.description} returned an empty answer")
+    text = join_marker_ranges("".join(pieces).strip())
+    if not substantive(text):
+        what = "an empty answer" if not text else "citation markers but no answer"
+        notice = _fallback_notice(f"LLM {config.description} returned {what}")
         yield Notice(notice)
         yield extractive_answer(question, got.evidence, got.relevance, notice=notice)
         return
-    checked = check_citations(text, got.evidence)
-    yield Answer(text=checked.text, found=True, citations=checked.citations)
+    supported = check_support(text, got.evidence)
+    checked = check_citations(supported.text, got.evidence)
+    notice = None
+    if supported.moved or supported.unverified:
+        notice = (
+            f"语言模型的 {len(supported.moved) + len(supported.unverified)} 处引用与所引段落不符："
+            f"{len(supported.moved)} 处已改为引用实际依据的段落，"
+            f"{len(supported.unverified)} 处在段落中找不到依据，已标注。"
+        )
+        yield Notice(notice)
+    yield Answer(
+        text=checked.text,
+        found=True,
+        citations=checked.citations,
+        notice=notice,
+        outcome="answered",
+    )
 
 
 def answer(

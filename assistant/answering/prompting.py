@@ -40,7 +40,8 @@ def format_passage(n: int, hit: Hit) -> str:
     if loc := locality(d):
         lines.append(f"地区：{_quote_safe(loc)}")
     year = f"（{d.year}）" if d.year else ""
-    lines.append(f"文件：《{_quote_safe(d.title)}》{year}")
+    note = d.version.note if d.version else ""
+    lines.append(f"文件：《{_quote_safe(d.title)}》{year}{note}")
     if place:
         lines.append(f"位置：{_quote_safe(place)}")
     lines.append(f"来源文件：{_quote_safe(d.source_path or d.file)}")

@@ -1,69 +1,151 @@
-"""Deciding whether the corpus answers a question at all (``Answer.found``).
+"""Deciding whether the corpus answers a question: answered, related, or not covered.
 
-The raw similarity of the best hit does not tell answerable from unanswerable questions
-(``docs/models.md``: with mE5-small, unanswerable questions score inside the band of real
-ones). Two signals were tried instead:
+The raw similarity of the best hit does not separate answerable from unanswerable questions
+(``docs/models.md``), and demanding the question's literal words refuses questions worded unlike
+the documents (老师 where the law says 教师). The decision combines several signals of the hybrid
+hits, each computed on the passage as a reader sees it (locality, issuer, title, heading path,
+label and text):
 
-- **coverage**: the IDF-weighted share of the question's informative terms (see ``terms.py``)
-  that occur in one passage — its locality, issuer, title, heading path and text, normalized —
-  taking the best of the top hits. The share is of ``min(total weight, WEIGHT_CAP)``: a short
-  question needs nearly all its terms in one passage, while a pasted sentence (many terms) is
-  covered by a passage carrying four or five of its specific words. "高校科研经费如何管理" finds
-  passages about 高校 and about 经费, but none that speaks of 科研经费; "各地如何落实双减" finds
-  items that contain 双减.
-- **agreement**: whether the two retrievers agree on the best passages — the share of the top
-  hybrid hits that both the dense and the BM25 retriever ranked in their own top ``AGREE_RANK``.
-  It is computed and reported, but calibration gave it weight 0: alone it separates the classes
-  at 75.3%, and added to coverage it did not raise accuracy.
+- ``dense``: the best raw cosine of the question to a top passage;
+- ``gap``: how far the best cosine stands above the median of the top hits (one passage that
+  stands out, rather than a flat field of loosely related ones);
+- ``lexical``: the IDF-weighted share of the question's informative terms (``terms.py``) that
+  occur literally in one passage, of ``min(total weight, WEIGHT_CAP)``;
+- ``soft``: the same share with soft matching: a term absent from the passage counts by its
+  best cosine, in the embedding model, to a word of the passage, rescaled from ``soft_floor`` (no
+  credit) to 1 (``term_match.py``);
+- ``agreement``: the share of the top fused hits that both retrievers ranked high;
+- ``focus``: the share of the top fused hits that come from the best hit's document (a
+  question a law answers tends to draw several of its articles; a vague match scatters);
+- ``form``: whether the answer-bearing sentences of the top passages have the form the question
+  asks for — a number for "多少", a permission or prohibition for "可以…吗"
+  (``question_form.py``): +1, -1, or 0 when the question asks for neither.
 
-``score = coverage + AGREEMENT_WEIGHT * agreement``; ``found = score >= THRESHOLD``.
-
-Calibration (``eval/calibrate_relevance.py``, report in ``eval/relevance_calibration.md``): the
-shipped corpus (113 files, 5,091 chunks) indexed with the default model, hybrid retrieval as in
-the pipeline, on ``eval/relevance_calibration.jsonl`` — 44 answerable questions (work plans and
-regulations: topic questions, colloquial paraphrases, one in traditional characters) and 37
-unanswerable ones (education topics the corpus does not treat, off-domain questions). A grid over
-cap × agreement weight × threshold picks cap 35, weight 0, threshold 0.751 (used: 0.75):
-answerable coverage 0.772–1.000, unanswerable 0.301–0.730, 100% on the set, 100% leave-one-out.
-Held-out check on the evaluation query set written independently (``eval/policy_queries.jsonl``,
-59 answerable, 10 unanswerable): 95.7% (all 10 refused, 3 answerable missed); without the cap
-82.6%; the raw top-1 cosine at its best calibration cut 76.8%. The misses are vocabulary the
-documents do not use (午休条件, a jieba split of 师德师风) — extend the set with such cases and
-re-run the script after changing the model, the tokenizer or the corpus.
+A logistic model over these features (``AnswerabilityModel``, parameters in
+``answerability.json``, fitted by ``eval/fit_answerability.py`` on the dev split of
+``eval/answer_questions.jsonl``; the file records how) gives a probability that the top passages
+answer the question. Two thresholds cut it into three outcomes: ``answered`` (cite the
+evidence), ``related`` (show the closest provisions and say they do not answer directly) and
+``not_covered`` (cite nothing).
 """
 
 from __future__ import annotations
 
+import json
+import math
+import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
 
+from assistant.answering.question_form import answer_form
+from assistant.answering.term_match import TermMatcher, soft_coverage
 from assistant.answering.terms import QueryTerm, coverage, query_terms
 from assistant.records import Hit
-from assistant.text import normalize
+from assistant.text import normalize, split_sentences
 
-AGREEMENT_WEIGHT = 0.0  # calibrated: agreement did not improve accuracy
-THRESHOLD = 0.75
-WEIGHT_CAP = 35.0  # calibrated: about four or five specific words cover a long query
-TOP_N = 10  # hits considered for coverage
+Outcome = Literal["answered", "related", "not_covered"]
+OUTCOMES: tuple[Outcome, ...] = ("answered", "related", "not_covered")
+FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus", "form")
+MODEL_FILE = Path(__file__).with_name("answerability.json")
+WEIGHT_CAP = 35.0  # about four or five specific words cover a long query
+TOP_N = 10  # hits considered for lexical coverage, gap and agreement
+SOFT_TOP = 3  # hits considered for soft coverage (each needs its words embedded)
 AGREE_TOP = 5  # fused hits considered for agreement
 AGREE_RANK = 10  # a retriever "found" a hit when it ranked it this high or better
 
 
 @dataclass(frozen=True)
+class AnswerabilityModel:
+    """Logistic model over standardized features, and the two cuts of its probability."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    answer_threshold: float  # probability at or above which the question is answered
+    related_threshold: float  # at or above (and below the answer cut): related provisions
+    soft_floor: float  # cosine below which a soft term match earns nothing
+    fitted: dict[str, Any] = field(default_factory=dict)  # how and on what it was fitted
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + sum(
+            w * (values[f] - m) / s
+            for f, m, s, w in zip(self.features, self.mean, self.scale, self.weights, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+    def outcome(self, probability: float) -> Outcome:
+        if probability >= self.answer_threshold:
+            return "answered"
+        return "related" if probability >= self.related_threshold else "not_covered"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "weights": list(self.weights),
+            "bias": self.bias,
+            "answer_threshold": self.answer_threshold,
+            "related_threshold": self.related_threshold,
+            "soft_floor": self.soft_floor,
+            "fitted": self.fitted,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnswerabilityModel:
+        unknown = set(data["features"]) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"answerability model uses unknown features {sorted(unknown)}")
+        return cls(
+            features=tuple(data["features"]),
+            mean=tuple(float(x) for x in data["mean"]),
+            scale=tuple(float(x) for x in data["scale"]),
+            weights=tuple(float(x) for x in data["weights"]),
+            bias=float(data["bias"]),
+            answer_threshold=float(data["answer_threshold"]),
+            related_threshold=float(data["related_threshold"]),
+            soft_floor=float(data["soft_floor"]),
+            fitted=dict(data.get("fitted", {})),
+        )
+
+
+def load_model(path: Path = MODEL_FILE) -> AnswerabilityModel:
+    return AnswerabilityModel.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def default_model() -> AnswerabilityModel:
+    """The shipped model (``answerability.json``), read once per process."""
+    return load_model(MODEL_FILE)
+
+
+def save_model(model: AnswerabilityModel, path: Path = MODEL_FILE) -> None:
+    text = json.dumps(model.to_dict(), ensure_ascii=False, indent=1)
+    Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
 class Relevance:
-    found: bool
-    score: float
-    coverage: float  # best single-passage coverage among the top hits, 0..1
-    agreement: float  # share of the top fused hits that both retrievers ranked high, 0..1
+    outcome: Outcome
+    probability: float
+    features: dict[str, float]
     terms: tuple[QueryTerm, ...]
-    best: int | None  # index in ``hits`` of the passage with the best coverage
+    best: int | None  # index in ``hits`` of the passage that best carries the question
+
+    @property
+    def found(self) -> bool:
+        return self.outcome == "answered"
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "found": self.found,
-            "score": round(self.score, 4),
-            "coverage": round(self.coverage, 4),
-            "agreement": round(self.agreement, 4),
+            "outcome": self.outcome,
+            "probability": round(self.probability, 4),
+            "features": {k: round(v, 4) for k, v in self.features.items()},
             "terms": [t.text for t in self.terms],
         }
 
@@ -92,30 +174,63 @@ def agreement(hits: Sequence[Hit], *, top: int = AGREE_TOP, rank: int = AGREE_RA
     return sum(both(h) for h in head) / len(head)
 
 
-def features(question: str, hits: Sequence[Hit]) -> tuple[float, float, int | None]:
-    """(coverage, agreement, index of the best-covered hit) for the hybrid hits of a question."""
-    terms = query_terms(question)
-    covs = [hit_coverage(terms, h) for h in hits[:TOP_N]]
-    best = max(range(len(covs)), key=covs.__getitem__) if covs else None
-    return (covs[best] if best is not None else 0.0), agreement(hits), best
+def focus(hits: Sequence[Hit], *, top: int = AGREE_TOP) -> float:
+    head = list(hits[:top])
+    if not head:
+        return 0.0
+    doc = head[0].chunk.doc.doc_id
+    return sum(h.chunk.doc.doc_id == doc for h in head) / len(head)
+
+
+def features(
+    question: str,
+    terms: Sequence[QueryTerm],
+    hits: Sequence[Hit],
+    matcher: TermMatcher | None,
+    *,
+    soft_floor: float,
+) -> tuple[dict[str, float], int | None]:
+    """The feature values of the hybrid hits, and the index of the best-carrying hit."""
+    top = list(hits[:TOP_N])
+    if not top:
+        return dict.fromkeys(FEATURES, 0.0), None
+    cosines = [h.scores.get("dense") or 0.0 for h in top]
+    texts = [passage_text(h) for h in top]
+    lexical = [coverage(terms, t, normalized=True, cap=WEIGHT_CAP) for t in texts]
+    soft = list(lexical)
+    if matcher is not None:
+        for i, text in enumerate(texts[:SOFT_TOP]):
+            soft[i] = max(
+                lexical[i],
+                soft_coverage(terms, text, matcher, floor=soft_floor, cap=WEIGHT_CAP),
+            )
+    best = max(range(len(top)), key=lambda i: (soft[i], lexical[i], -i))
+    values = {
+        "dense": max(cosines),
+        "gap": max(cosines) - statistics.median(cosines),
+        "lexical": max(lexical),
+        "soft": max(soft),
+        "agreement": agreement(hits),
+        "focus": focus(hits),
+        "form": answer_form(
+            question, terms, (s for h in top[:SOFT_TOP] for s in split_sentences(h.chunk.text))
+        ),
+    }
+    return values, best
 
 
 def assess(
     question: str,
     hits: Sequence[Hit],
     *,
-    threshold: float = THRESHOLD,
-    agreement_weight: float = AGREEMENT_WEIGHT,
+    matcher: TermMatcher | None = None,
+    model: AnswerabilityModel | None = None,
 ) -> Relevance:
-    """Judge the hybrid hits of ``question``; ``found`` is False when nothing covers it."""
+    """Judge the hybrid hits of ``question``: answered, related or not covered."""
+    model = model or default_model()
     terms = tuple(query_terms(question))
-    cov, agree, best = features(question, hits)
-    score = cov + agreement_weight * agree
-    return Relevance(
-        found=bool(hits) and score >= threshold,
-        score=score,
-        coverage=cov,
-        agreement=agree,
-        terms=terms,
-        best=best,
-    )
+    values, best = features(question, terms, hits, matcher, soft_floor=model.soft_floor)
+    if not hits:
+        return Relevance("not_covered", 0.0, values, terms, None)
+    p = model.probability(values)
+    return Relevance(model.outcome(p), p, values, terms, best)

@@ -56,6 +56,12 @@ _FRAME = re.compile(
 )
 
 
+# An "A不A" / "A没A" question ("要不要", "会不会", "能不能"): grammar, not topic.
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])[不没]\1")
+# Modal verbs jieba glues to the verb after them ("能报", "要查"): the pair is not a topic word.
+_MODALS = "能要会可该想"
+
+
 @dataclass(frozen=True)
 class QueryTerm:
     text: str  # normalized, lower-cased
@@ -75,10 +81,16 @@ def idf(word: str) -> float:
     return float(table.get(word, median))
 
 
-def _informative(word: str) -> bool:
+def is_informative(word: str) -> bool:
     if word in STOPWORDS or not any(unicodedata.category(ch)[0] in "LN" for ch in word):
         return False
     return len(word) >= 2
+
+
+def _modal_pair(word: str) -> bool:
+    """A modal verb glued to one character ("能用", "要配"), unless the pair is a known word."""
+    table, _ = _idf_table()
+    return len(word) == 2 and word[0] in _MODALS and word not in table
 
 
 def query_terms(question: str) -> list[QueryTerm]:
@@ -88,8 +100,9 @@ def query_terms(question: str) -> list[QueryTerm]:
     generic words ("落实政策") is still matched on them.
     """
     norm = normalize(question).lower()
-    words = [w.strip() for w in jieba.cut(_FRAME.sub(" ", norm)) if w.strip()]
-    chosen = [w for w in words if _informative(w)]
+    norm = _A_NOT_A.sub(" ", _FRAME.sub(" ", norm))
+    words = [w.strip() for w in jieba.cut(norm) if w.strip()]
+    chosen = [w for w in words if is_informative(w) and not _modal_pair(w)]
     if not chosen:
         chosen = [w for w in words if len(w) >= 2 and any(ch.isalnum() for ch in w)]
     seen: dict[str, QueryTerm] = {}

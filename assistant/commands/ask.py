@@ -21,20 +21,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "answer is extractive: the sentences that carry the answer, grouped by locality and "
             "document, cited as [n]. With an LLM configured (ASSISTANT_LLM_BASE_URL, "
             "ASSISTANT_LLM_MODEL, ASSISTANT_LLM_API_KEY, ASSISTANT_LLM_PROVIDER=openai|ollama) "
-            "the model writes the answer from the same passages. When the documents do not "
-            "cover the question, found is false and nothing is cited."
+            "the model writes the answer from the same passages, checked against them. The "
+            "outcome is answered (found is true), related (the closest provisions, which do not "
+            "answer directly) or not_covered (nothing is cited). Older versions of a text are "
+            "left out unless --versions all."
         ),
     )
     p.add_argument("question", help='the question, e.g. "各地如何落实双减"')
     p.add_argument(
-        "--json", action="store_true", help='print {"answer", "found", "citations": [...]} as JSON'
+        "--json",
+        action="store_true",
+        help='print {"answer", "found", "outcome", "citations": [...]} as JSON',
     )
     p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode")
     p.add_argument("--region", help="only documents of this locality, e.g. 庄浪县")
     p.add_argument("--year", help="only documents of this year or range, e.g. 2023 or 2020-2024")
     p.add_argument("--doc", dest="doc_id", help="only this document (doc_id)")
+    add_versions_flag(p, default="current")
     p.add_argument("--index-dir", type=Path, help="index directory (default: settings, index/)")
     p.set_defaults(func=run)
+
+
+def add_versions_flag(p: argparse.ArgumentParser, *, default: str) -> None:
+    p.add_argument(
+        "--versions",
+        choices=("current", "all"),
+        default=default,
+        help="current: leave out older versions of a text that the index holds in a newer one; "
+        f"all: keep them (default: {default})",
+    )
 
 
 def format_sources(citations: list[dict]) -> str:
@@ -43,7 +58,8 @@ def format_sources(citations: list[dict]) -> str:
         where = " › ".join([*c["path"], c["label"]] if c["label"] else c["path"])
         region = c["region"] or ("（地区未具名）" if c.get("region_withheld") else "")
         year = f" {c['year']}" if c["year"] else ""
-        lines.append(f"[{c['n']}] {region}《{c['title']}》{year} {where}".rstrip())
+        note = c["version"]["note"] if c.get("version") else ""
+        lines.append(f"[{c['n']}] {region}《{c['title']}》{note}{year} {where}".rstrip())
         mark = ocr_mark(c.get("ocr", False), c.get("page"))
         lines.append(f"    {c['file']}" + (f"  （{mark}）" if mark else ""))
     return "\n".join(lines)
@@ -67,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
     except (IndexNotFoundError, IndexMismatchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    filters = SearchFilters(year=year, region=args.region, doc_id=args.doc_id)
+    filters = SearchFilters(
+        year=year, region=args.region, doc_id=args.doc_id, superseded=args.versions == "all"
+    )
     result = answer(args.question, retriever, settings, filters=filters, mode=args.mode)
     data = result.to_dict()
     if args.json:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 DEFAULT_POLICY = Path("eval/policy_queries.jsonl")
+DEFAULT_ANSWERS = Path("eval/answer_questions.jsonl")
 RESULTS_DIR = Path("eval/results")
 
 
@@ -126,6 +127,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip the found-accuracy check of the answer pipeline",
     )
+    p.add_argument(
+        "--answers",
+        nargs="?",
+        type=Path,
+        const=DEFAULT_ANSWERS,
+        metavar="FILE",
+        help="instead: answer outcomes (answered / related / not covered) per split and kind "
+        f"of the answerability question set over corpus/ (default file: {DEFAULT_ANSWERS})",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -176,6 +186,35 @@ def _check_labels(policy: Path, corpus: Path) -> int:
     return 1 if broken else 0
 
 
+def _answers(args: argparse.Namespace, settings, corpus: Path) -> int:
+    from assistant.evaluation.datasets import DatasetError, load_answer_questions
+    from assistant.evaluation.outcomes import answer_outcomes, render_outcomes
+    from assistant.search.store import IndexMismatchError, IndexNotFoundError
+
+    try:
+        questions = load_answer_questions(args.answers)
+    except DatasetError as exc:
+        return _error(str(exc))
+    if not corpus.is_dir():
+        return _error(f"{corpus}: corpus folder not found (the question set is labelled on it)")
+    index_dir = args.index_dir or settings.cache_dir / "eval-index" / "policy"
+    try:
+        rows, summaries = answer_outcomes(
+            questions, corpus, settings, index_dir, progress=not args.quiet
+        )
+    except (IndexMismatchError, IndexNotFoundError) as exc:
+        return _error(str(exc), 1)
+    if args.json:
+        out = {
+            "summaries": [s.to_dict() for s in summaries],
+            "questions": [r.to_dict() for r in rows],
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        print(render_outcomes(summaries, f"Answer outcomes: {args.answers}"))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from assistant.config import load_settings
 
@@ -189,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
     policy_path = args.policy or (DEFAULT_POLICY if not args.beir else None)
     if args.check_labels:
         return _check_labels(args.policy or DEFAULT_POLICY, corpus)
+    if args.answers:
+        return _answers(args, settings, corpus)
     if args.limit is not None and args.limit < 1:
         return _error("--limit must be at least 1")
     if args.per_doc < 0:

@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from assistant.commands.ask import add_versions_flag
 from assistant.records import ocr_mark
 
 MODES = ("hybrid", "dense", "bm25")
@@ -38,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--year", help="only documents of this year or range, e.g. 2023 or 2020-2024")
     p.add_argument("--doc", dest="doc_id", help="only this document (doc_id)")
     p.add_argument("--file", help="only chunks of this file (file name)")
+    add_versions_flag(p, default="all")
     p.add_argument(
         "--per-doc",
         type=int,
@@ -71,7 +73,8 @@ def format_hit(n: int, hit: dict[str, Any]) -> str:
     )
     trail = " › ".join([*hit["path"], hit["label"]] if hit["label"] else hit["path"])
     ranks = ", ".join(f"{k} #{v}" if v is not None else f"{k} -" for k, v in hit["ranks"].items())
-    head = f"{n:>2}. {hit['title']}" + (f"  ({where})" if where else "")
+    note = hit["version"]["note"] if hit.get("version") else ""
+    head = f"{n:>2}. {hit['title']}{note}" + (f"  ({where})" if where else "")
     body = textwrap.indent(_excerpt(hit["text"]), "    ")
     lines = [head]
     if trail:
@@ -121,7 +124,13 @@ def run(args: argparse.Namespace) -> int:
     except (IndexNotFoundError, IndexMismatchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    filters = SearchFilters(year=year, region=args.region, doc_id=args.doc_id, file=args.file)
+    filters = SearchFilters(
+        year=year,
+        region=args.region,
+        doc_id=args.doc_id,
+        file=args.file,
+        superseded=args.versions == "all",
+    )
 
     def hits_for(query: str) -> list[dict[str, Any]]:
         if args.phrase:

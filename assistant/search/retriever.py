@@ -14,12 +14,13 @@ BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each retriever's
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 from assistant.config import Settings, load_settings
-from assistant.records import DocumentMeta, Hit
+from assistant.documents.versions import find_versions, superseded_ids, with_version
+from assistant.records import Chunk, DocumentMeta, Hit
 from assistant.search.backends import SearchBackend, SearchFilters, open_backend
 from assistant.search.backends.base import LexicalQuery
 from assistant.search.fusion import diversify, ranks_of, weighted_rrf
@@ -67,6 +68,7 @@ class Retriever:
         self.settings = settings
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
+        self.versions = find_versions(m for m, _ in backend.documents())
 
     # ------------------------------------------------------------------ opening
 
@@ -121,6 +123,18 @@ class Retriever:
 
     # ------------------------------------------------------------------ search
 
+    def _resolved(self, filters: SearchFilters | None) -> SearchFilters | None:
+        """``filters`` with ``superseded=False`` turned into the document ids to leave out
+        (what backends translate); None when nothing restricts."""
+        if filters is not None and filters.superseded is False:
+            old = tuple(superseded_ids(self.versions))
+            filters = replace(filters, superseded=None, exclude_doc_ids=old)
+        return None if filters is None or filters.is_empty() else filters
+
+    def _versioned(self, chunk: Chunk) -> Chunk:
+        doc = with_version(chunk.doc, self.versions)
+        return chunk if doc is chunk.doc else replace(chunk, doc=doc)
+
     def search(
         self,
         query: str,
@@ -136,8 +150,7 @@ class Retriever:
             raise ValueError(f"per_doc must be >= 1, got {per_doc}")
         if k <= 0 or not query.strip() or len(self) == 0:
             return []
-        if filters is not None and filters.is_empty():
-            filters = None
+        filters = self._resolved(filters)
         depth = max(MIN_CANDIDATES, 5 * k, 20 * k if per_doc else 0)
 
         rankings: dict[str, list[int]] = {}
@@ -178,7 +191,7 @@ class Retriever:
         chunks = self.backend.chunks(rows)
         return [
             Hit(
-                chunk=chunks[row],
+                chunk=self._versioned(chunks[row]),
                 score=float(score),
                 ranks={name: rank_maps[name].get(row) for name in rankings},
                 scores={name: float(raw[name][row]) for name in rankings},
@@ -194,19 +207,26 @@ class Retriever:
         key = phrase_key(phrase)
         if not key or k <= 0:
             return []
-        if filters is not None and filters.is_empty():
-            filters = None
+        filters = self._resolved(filters)
         found = self.backend.phrase_search(key, k, filters)
         chunks = self.backend.chunks([row for row, _ in found])
         return [
-            Hit(chunk=chunks[row], score=float(n), ranks={"phrase": i}, scores={"phrase": float(n)})
+            Hit(
+                chunk=self._versioned(chunks[row]),
+                score=float(n),
+                ranks={"phrase": i},
+                scores={"phrase": float(n)},
+            )
             for i, (row, n) in enumerate(found, start=1)
         ]
 
     # ------------------------------------------------------------------ browsing
 
     def documents(self) -> list[DocumentSummary]:
-        return [DocumentSummary(meta=m, chunks=n) for m, n in self.backend.documents()]
+        return [
+            DocumentSummary(meta=with_version(m, self.versions), chunks=n)
+            for m, n in self.backend.documents()
+        ]
 
     def regions(self) -> list[str]:
         return sorted({m.region for m, _ in self.backend.documents() if m.region})

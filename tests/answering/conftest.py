@@ -17,7 +17,21 @@ from answer_records import (
 )
 from fake_openai import FakeOpenAI
 
+from assistant.answering import relevance
 from assistant.records import Hit
+
+# The former literal-coverage rule as a model: coverage >= 0.75 is answered, 0.3..0.75 related.
+# Tests over hand-made hits pin it, so that they do not depend on the shipped (fitted) model.
+LEXICAL_RULE = relevance.AnswerabilityModel(
+    features=("lexical",), mean=(0.75,), scale=(0.05,), weights=(1.0,), bias=0.0,
+    answer_threshold=0.5, related_threshold=1.2e-4, soft_floor=0.85,
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def lexical_rule(monkeypatch: pytest.MonkeyPatch) -> relevance.AnswerabilityModel:
+    monkeypatch.setattr(relevance, "default_model", lambda: LEXICAL_RULE)
+    return LEXICAL_RULE
 
 
 @pytest.fixture

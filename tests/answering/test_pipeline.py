@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from answer_records import SHUANGJIAN_22, SHUANGJIAN_TRAD
+from fake_openai import MARKERS_ONLY, copy_of_passage
 
+from assistant.answering.extractive import RELATED_HEAD
 from assistant.answering.pipeline import Delta, Notice, Retrieved, answer, stream_answer
+from assistant.answering.support import UNVERIFIED
 from assistant.config import Settings
 from assistant.records import Answer, Hit
+from assistant.search.retriever import SearchFilters
 
 
 @dataclass
@@ -70,7 +75,8 @@ def test_llm_citation_to_no_passage_is_removed_and_the_answer_says_so(shuangjian
         "各地如何落实双减", ListRetriever(shuangjian_hits), llm_settings(fake_llm.base_url)
     )
     first_line = ans.text.splitlines()[0]
-    assert first_line == "庄浪县严格落实双减[1]，全省已全面取消考试。"
+    # the invented claim keeps no citation and is marked as not found in any passage
+    assert first_line == f"庄浪县严格落实双减[1]，全省已全面取消考试{UNVERIFIED}。"
     assert "[9]" in ans.text and "已删除" in ans.text
     assert len(ans.citations) == 1
     assert ans.citations[0].hit.chunk.label == "22."
@@ -116,3 +122,60 @@ def test_relevance_is_judged_on_hybrid_hits_whatever_the_mode(shuangjian_hits, m
     answer("各地如何落实双减", retriever, Settings(), mode=mode)
     assert [c["mode"] for c in retriever.calls] == ["hybrid", mode]
     assert all(c["per_doc"] for c in retriever.calls)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_markers_only_llm_answer_falls_back_to_the_extractive_answer(
+    shuangjian_hits, fake_llm, stream
+):
+    fake_llm.reply = MARKERS_ONLY
+    events = list(
+        stream_answer(
+            "各地如何落实双减",
+            ListRetriever(shuangjian_hits),
+            llm_settings(fake_llm.base_url),
+            stream_llm=stream,
+        )
+    )
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    assert len(notices) == 1 and "citation markers but no answer" in notices[0]
+    final = events[-1]
+    assert final.found and final.notice == notices[0]
+    assert final.text.startswith("直接依据：") and "庄浪县《2023年全县教育工作要点》" in final.text
+    assert fake_llm.requests[-1]["body"].get("stream", False) is stream
+
+
+def test_copied_passage_cited_under_wrong_numbers_is_cited_as_its_passage(
+    shuangjian_hits, fake_llm
+):
+    fake_llm.reply = copy_of_passage(2, "[4]–[8]")  # three passages are given: 4–8 do not exist
+    events = list(
+        stream_answer(
+            "各地如何落实双减", ListRetriever(shuangjian_hits), llm_settings(fake_llm.base_url)
+        )
+    )
+    final = events[-1]
+    assert final.text.startswith(SHUANGJIAN_TRAD) and "[1]" in final.text
+    assert [c.hit.chunk.text for c in final.citations] == [SHUANGJIAN_TRAD]
+    assert "–" not in final.text and "[4]" not in final.text
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    assert notices and "1 处已改为引用实际依据的段落" in notices[0]
+
+
+def test_partly_covered_question_gets_related_provisions_not_an_answer(shuangjian_hits, fake_llm):
+    ans = answer(
+        "双减与高校科研经费", ListRetriever(shuangjian_hits), llm_settings(fake_llm.base_url)
+    )
+    assert ans.outcome == "related" and not ans.found
+    assert ans.text.startswith(RELATED_HEAD)
+    assert ans.citations and ans.citations[0].hit.chunk.text == SHUANGJIAN_22
+    assert ans.to_dict()["outcome"] == "related" and ans.to_dict()["found"] is False
+    assert fake_llm.requests == []  # no LLM for a question the documents do not answer
+
+
+def test_answers_leave_superseded_versions_out_unless_asked(shuangjian_hits):
+    retriever = ListRetriever(shuangjian_hits)
+    answer("各地如何落实双减", retriever, Settings())
+    answer("各地如何落实双减", retriever, Settings(), filters=SearchFilters(superseded=True))
+    answer("各地如何落实双减", retriever, Settings(), filters=SearchFilters(doc_id="old-law"))
+    assert [c["filters"].superseded for c in retriever.calls] == [False, True, True]

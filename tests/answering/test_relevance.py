@@ -1,43 +1,81 @@
+"""The answerability decision over hand-made hits: three outcomes from a logistic model."""
+
+import json
+
+import pytest
 from answer_records import SHUANGJIAN_22, ZHUANGLANG, make_chunk, make_hit
 
-from assistant.answering.relevance import THRESHOLD, agreement, assess
+from assistant.answering.relevance import (
+    FEATURES,
+    MODEL_FILE,
+    AnswerabilityModel,
+    agreement,
+    assess,
+    load_model,
+    save_model,
+)
 
 
-def test_question_whose_terms_a_passage_carries_is_found(shuangjian_hits):
-    rel = assess("各地如何落实双减", shuangjian_hits)
-    assert rel.found
-    assert rel.coverage == 1.0
+def lexical_model(answer: float = 0.75, related: float = 0.5) -> AnswerabilityModel:
+    """p rises with literal coverage; cut at ``answer`` (answered) and ``related``."""
+    return AnswerabilityModel(
+        features=("lexical",), mean=(0.0,), scale=(1.0,), weights=(20.0,), bias=-10.0,
+        answer_threshold=answer, related_threshold=related, soft_floor=0.85,
+    )  # fmt: skip
+
+
+def test_question_whose_terms_a_passage_carries_is_answered(shuangjian_hits):
+    rel = assess("各地如何落实双减", shuangjian_hits, model=lexical_model())
+    assert rel.outcome == "answered" and rel.found
+    assert rel.features["lexical"] == 1.0
     assert rel.best == 0
 
 
-def test_question_with_an_uncovered_key_term_is_not_found(shuangjian_hits):
-    rel = assess("高校科研经费如何管理", shuangjian_hits)
-    assert not rel.found
-    assert rel.score < THRESHOLD
+def test_partly_covered_question_is_related_and_an_uncovered_one_not_covered(shuangjian_hits):
+    half = assess("双减与高校科研经费", shuangjian_hits, model=lexical_model(0.99, 0.01))
+    assert 0.01 <= half.probability < 0.99
+    assert half.outcome == "related" and not half.found
+    none = assess("高校科研经费如何管理", shuangjian_hits, model=lexical_model(0.99, 0.01))
+    assert none.outcome == "not_covered"
 
 
-def test_no_hits_is_not_found():
-    assert not assess("各地如何落实双减", []).found
+def test_no_hits_is_not_covered():
+    rel = assess("各地如何落实双减", [], model=lexical_model())
+    assert rel.outcome == "not_covered" and rel.probability == 0.0
 
 
 def test_agreement_counts_hits_both_retrievers_ranked_high():
     chunk = make_chunk(ZHUANGLANG, SHUANGJIAN_22)
     both = make_hit(chunk, 1)
-    dense_only = make_hit(chunk, 2, bm25=None)
     far = make_hit(chunk, 3, bm25=45)
-    hits = [both, dense_only, far]
-    hits[1] = type(dense_only)(chunk=chunk, score=0.1, ranks={"dense": 2, "bm25": None})
-    assert agreement(hits) == 1 / 3
+    dense_only = type(both)(chunk=chunk, score=0.1, ranks={"dense": 2, "bm25": None})
+    assert agreement([both, dense_only, far]) == 1 / 3
     assert agreement([both, both]) == 1.0
     assert agreement([]) == 0.0
 
 
-def test_agreement_weight_adds_to_the_score_when_set(shuangjian_hits):
-    question = "学校作业设计与减负"
-    alone = [
-        type(h)(chunk=h.chunk, score=h.score, ranks={"dense": 1, "bm25": None})
-        for h in shuangjian_hits
-    ]
-    weighted = assess(question, shuangjian_hits, agreement_weight=0.5)
-    assert weighted.score > assess(question, alone, agreement_weight=0.5).score
-    assert assess(question, shuangjian_hits, agreement_weight=0.0).score == weighted.coverage
+def test_every_feature_is_computed_and_the_gap_measures_how_the_best_stands_out(
+    shuangjian_hits,
+):
+    rel = assess("各地如何落实双减", shuangjian_hits, model=lexical_model())
+    assert set(rel.features) == set(FEATURES)
+    assert rel.features["dense"] == pytest.approx(0.89)  # make_hit: 0.9 - rank / 100
+    assert rel.features["gap"] == pytest.approx(0.01)
+
+
+def test_model_round_trips_through_its_file_and_refuses_unknown_features(tmp_path):
+    path = tmp_path / "model.json"
+    model = lexical_model()
+    save_model(model, path)
+    assert load_model(path) == model
+    data = json.loads(path.read_text())
+    data["features"] = ["lexical", "moon_phase"]
+    with pytest.raises(ValueError, match="moon_phase"):
+        AnswerabilityModel.from_dict(data)
+
+
+def test_shipped_model_says_how_it_was_fitted():
+    model = load_model(MODEL_FILE)
+    assert set(model.features) <= set(FEATURES)
+    assert model.related_threshold <= model.answer_threshold
+    assert model.fitted.get("method")

@@ -43,10 +43,17 @@ def ask_json(ask, question: str, *argv: str) -> dict:
 
 
 def test_question_the_corpus_does_not_cover_is_refused(ask):
-    data = ask_json(ask, "高校科研经费如何管理")
-    assert data["found"] is False
+    data = ask_json(ask, "驾照科目二考试怎么练车")
+    assert data["found"] is False and data["outcome"] == "not_covered"
     assert data["citations"] == []
     assert "没有涉及" in data["answer"]
+
+
+def test_question_the_corpus_only_comes_close_to_shows_related_provisions(ask):
+    data = ask_json(ask, "中小学教室的灯光照度标准是多少")
+    assert data["found"] is False and data["outcome"] == "related"
+    assert data["answer"].startswith("文件中没有直接回答这个问题的规定")
+    assert 1 <= len(data["citations"]) <= 3
 
 
 def test_shuang_jian_answer_cites_both_seed_documents(ask):
@@ -95,11 +102,14 @@ def test_llm_configured_by_environment_writes_the_answer(ask, monkeypatch):
     finally:
         server.stop()
     assert data["found"] is True
+    # [2] points to the passage that says it (the check moves a citation that its passage does
+    # not support); [99] points to no passage and is removed
     assert data["answer"].startswith(
         "庄浪县严格落实“双减”政策[1]；另有文件要求继续做好“雙減”工作[2]。另见。"
     )
     assert "[99]" in data["answer"] and "已删除" in data["answer"]
     assert len(data["citations"]) == 2
+    assert "雙減" in data["citations"][1]["text"]
     prompt = "\n".join(m["content"] for m in server.requests[-1]["body"]["messages"])
     assert '<passage n="1">' in prompt and "双减" in prompt
     assert server.requests[-1]["auth"] == "Bearer sk-local"
@@ -141,3 +151,37 @@ def test_ask_json_as_a_real_command(corpus_index_dir, embedding_cache_dir, tmp_p
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["found"] is False
+
+
+OLD_LAW = "未成年人保护法(2020-10-17).md"
+NEW_LAW = "未成年人保护法(2024-04-26).md"
+LAW_QUESTION = "未成年人保护法对学校处理学生欺凌有什么规定"
+
+
+def test_a_law_in_two_versions_is_cited_in_its_current_version_only(ask):
+    data = ask_json(ask, LAW_QUESTION)
+    assert data["found"] is True and data["outcome"] == "answered"
+    law = [c for c in data["citations"] if c["title"] == "中华人民共和国未成年人保护法"]
+    assert law, data["answer"]
+    assert {c["file"] for c in law} == {NEW_LAW}
+    assert all(
+        c["version"]["current"] and c["version"]["editions"] == ["2020", "2024"] for c in law
+    )
+    assert OLD_LAW not in {c["file"] for c in data["citations"]}
+    assert "《中华人民共和国未成年人保护法》（2024年版，现行版本）" in data["answer"]
+
+
+def test_with_all_versions_a_passage_both_versions_carry_is_cited_once(ask):
+    data = ask_json(ask, LAW_QUESTION, "--versions", "all")
+    texts = [re.sub(r"\s", "", c["text"]) for c in data["citations"]]
+    assert len(texts) == len(set(texts))
+
+
+def test_search_keeps_the_older_version_and_says_what_replaced_it(corpus_index_dir, capsys):
+    argv = ["search", "未成年人保护法 学生欺凌", "--k", "20", "--index-dir", str(corpus_index_dir)]
+    assert main([*argv, "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    old = [h for h in hits if h["file"] == OLD_LAW]
+    assert old and all(h["version"]["note"] == "（2020年版，已被2024年版取代）" for h in old)
+    assert main([*argv, "--versions", "current"]) == 0
+    assert OLD_LAW not in capsys.readouterr().out

@@ -35,9 +35,21 @@ class SearchFilters:
     region: str | None = None  # exact locality, e.g. "庄浪县"
     doc_id: str | None = None
     file: str | None = None  # file name, its path as loaded, or its key relative to the corpus
+    # Older versions of a text (documents/versions.py): None or True keeps them, False leaves
+    # them out. Search keeps them by default; the answer pipeline reads None as False. The
+    # retriever resolves False into ``exclude_doc_ids``, which is what backends translate.
+    superseded: bool | None = None
+    exclude_doc_ids: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
-        return self.year is None and not self.region and not self.doc_id and not self.file
+        return (
+            self.year is None
+            and not self.region
+            and not self.doc_id
+            and not self.file
+            and self.superseded is not False
+            and not self.exclude_doc_ids
+        )
 
     def year_range(self) -> tuple[int, int] | None:
         """The inclusive year range, or None when no year is asked for."""

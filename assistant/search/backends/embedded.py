@@ -79,6 +79,9 @@ def filter_sql(filters: SearchFilters | None) -> tuple[str, list[Any]]:
     if filters.file:
         clauses.append("(d.file = ? OR d.source_path = ? OR c.file_rel = ?)")
         params += [filters.file] * 3
+    if filters.exclude_doc_ids:
+        clauses.append(f"d.doc_id NOT IN ({','.join('?' * len(filters.exclude_doc_ids))})")
+        params += list(filters.exclude_doc_ids)
     return (" AND ".join(clauses) or "1"), params
 
 

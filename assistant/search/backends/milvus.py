@@ -242,6 +242,8 @@ def filter_expr(filters: SearchFilters | None) -> str:
     if filters.file:
         v = literal(filters.file)
         parts.append(f"(file == {v} or source_path == {v} or file_rel == {v})")
+    if filters.exclude_doc_ids:
+        parts.append(f"doc_id not in [{', '.join(literal(d) for d in filters.exclude_doc_ids)}]")
     return " and ".join(parts)
 
 

@@ -390,6 +390,10 @@ def test_serve_builds_into_milvus_and_serves(tmp_path, settings):
                 time.sleep(1)
         else:
             pytest.fail(f"serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        # serve answers at once and builds in the background: wait for that build's summary
+        while time.monotonic() < deadline and "index: added" not in log.read_text(errors="replace"):
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            time.sleep(1)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)

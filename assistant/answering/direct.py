@@ -1,0 +1,69 @@
+"""The opening sentence of an extractive answer: one sentence that answers, from the strongest
+passage, cited.
+
+Candidates are the sentences of the first few evidence items. A sentence scores by the share of
+the question's terms it carries plus a bonus for its item's rank. A yes/no question ("可以…吗",
+"能不能…", "是否…") asks whether something is permitted, so a sentence that permits or forbids
+(不得, 禁止, 可以, 应当 …) is preferred: that provision is the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.answering.question_form import DEONTIC, is_yes_no
+from assistant.answering.terms import QueryTerm, coverage
+from assistant.records import Hit
+from assistant.text import normalize, split_sentences
+
+CANDIDATE_ITEMS = 3
+MAX_CHARS = 160
+
+
+@dataclass(frozen=True)
+class Direct:
+    sentence: str
+    hit: Hit  # the passage the sentence is taken from
+
+
+def _body(hit: Hit) -> str:
+    c = hit.chunk
+    text = c.text.lstrip()
+    if c.label and text.startswith(c.label):
+        text = text[len(c.label) :].lstrip(" :：、.．")
+    return text
+
+
+def direct_sentence(question: str, terms: Sequence[QueryTerm], evidence: Sequence[Hit]) -> Direct:
+    """The sentence that best answers ``question`` among the first evidence items."""
+    if not evidence:
+        raise ValueError("no evidence to answer from")
+    yes_no = is_yes_no(question)
+    best: tuple[float, str, Hit] | None = None
+    for rank, hit in enumerate(evidence[:CANDIDATE_ITEMS]):
+        for sentence in split_sentences(_body(hit)) or [_body(hit)]:
+            score = coverage(terms, sentence) + 0.3 / (1 + rank)
+            if yes_no and DEONTIC.search(normalize(sentence)):
+                score += 0.5
+            if best is None or score > best[0]:
+                best = (score, sentence, hit)
+    assert best is not None
+    _, sentence, hit = best
+    if len(sentence) > MAX_CHARS:
+        sentence = sentence[: MAX_CHARS - 1] + "…"
+    return Direct(sentence=sentence, hit=hit)
+
+
+def source_name(hit: Hit) -> str:
+    """《title》, its version note and article label: 《…法》（2024年版，现行版本）第三十条."""
+    d = hit.chunk.doc
+    note = d.version.note if d.version else ""
+    label = hit.chunk.label if hit.chunk.label.startswith("第") else ""
+    return f"《{d.title}》{note}{label}"
+
+
+def opening_line(direct: Direct, n: int) -> str:
+    """The answer's first line: the sentence, where it comes from, and its citation."""
+    sentence = direct.sentence.rstrip("。；;")
+    return f"直接依据：{source_name(direct.hit)}：{sentence}。[{n}]"

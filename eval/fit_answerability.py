@@ -1,0 +1,319 @@
+"""Fit the answerability model of the answer pipeline on the dev split, and report.
+
+Reads the question set (``eval/answer_questions.jsonl``: ``split`` dev|test, ``kind``
+answerable|near_miss|off_topic), retrieves each question as the pipeline does and computes the
+features of ``assistant/answering/relevance.py`` for a few values of the soft-match floor. Then,
+on the **dev split only**:
+
+1. for each soft-match floor and L2 penalty, a logistic regression (standardized features) is
+   scored by 5-fold cross-validated log-loss; the best pair is kept and the model refitted on
+   all of dev;
+2. the answer threshold maximizes the smaller of (answerable answered, unanswerable refused) on
+   dev, at the middle of the best interval;
+3. the related threshold, below it, best separates what should still show provisions
+   (answerable and near-miss questions) from off-topic ones among the dev questions below the
+   answer cut.
+
+``--write`` saves the model to ``assistant/answering/answerability.json`` with how it was
+fitted. The report gives dev figures of the fitted model and of the former rule (literal
+coverage >= 0.75, on the hits the former pipeline saw, superseded versions included); test
+figures only with ``--report-test``, which is meant to be run once, at the end.
+
+    PYTHONPATH=. .venv/bin/python eval/fit_answerability.py --index-dir /tmp/index \\
+        [--write] [--report-test] [--markdown eval/answerability.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+QUESTIONS = ROOT / "eval" / "answer_questions.jsonl"
+FLOORS = (0.88, 0.90, 0.92, 0.94, 0.96)
+L2S = (0.1, 0.3, 1.0, 3.0, 10.0)
+OLD_THRESHOLD = 0.75  # the former rule: literal coverage (cap 35) of the best top-10 hit
+
+
+@dataclass
+class Row:
+    id: str
+    question: str
+    split: str
+    kind: str
+    features: dict[float, dict[str, float]] = field(default_factory=dict)  # per floor
+    old_lexical: float = 0.0
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind == "answerable"
+
+
+def collect(questions, retriever, matcher, progress: bool = True) -> list[Row]:
+    from tqdm import tqdm
+
+    from assistant.answering.pipeline import PER_DOC, SEARCH_K, answer_filters
+    from assistant.answering.relevance import features
+    from assistant.answering.terms import query_terms
+
+    rows = []
+    for q in tqdm(questions, desc="features", unit="question", disable=not progress):
+        terms = query_terms(q.question)
+        hits = retriever.search(
+            q.question, k=SEARCH_K, mode="hybrid", filters=answer_filters(None), per_doc=PER_DOC
+        )
+        old_hits = retriever.search(q.question, k=SEARCH_K, mode="hybrid", per_doc=PER_DOC)
+        row = Row(q.id, q.question, q.split, q.kind)
+        row.old_lexical = features(q.question, terms, old_hits, None, soft_floor=1.0)[0]["lexical"]
+        for floor in FLOORS:
+            row.features[floor] = features(q.question, terms, hits, matcher, soft_floor=floor)[0]
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------------------ logistic fit
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """Newton's method on the L2-penalized log-likelihood (the bias is not penalized)."""
+    n, d = x.shape
+    xb = np.hstack([x, np.ones((n, 1))])
+    w = np.zeros(d + 1)
+    penalty = np.diag([l2] * d + [0.0])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -60, 60)))
+        grad = xb.T @ (p - y) + penalty @ w
+        hess = xb.T @ (xb * (p * (1 - p))[:, None]) + penalty + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return w[:d], float(w[d])
+
+
+def matrix(rows: list[Row], floor: float, names: tuple[str, ...]) -> np.ndarray:
+    return np.array([[r.features[floor][f] for f in names] for r in rows], dtype=float)
+
+
+def cv_logloss(rows: list[Row], floor: float, names: tuple[str, ...], l2: float) -> float:
+    """5-fold cross-validated log-loss, folds fixed by position within each kind."""
+    folds = np.zeros(len(rows), dtype=int)
+    for kind in {r.kind for r in rows}:
+        idx = [i for i, r in enumerate(rows) if r.kind == kind]
+        for j, i in enumerate(idx):
+            folds[i] = j % 5
+    x = matrix(rows, floor, names)
+    y = np.array([r.answerable for r in rows], dtype=float)
+    losses = []
+    for k in range(5):
+        tr, te = folds != k, folds == k
+        mean, scale = x[tr].mean(0), x[tr].std(0) + 1e-9
+        w, b = fit_logistic((x[tr] - mean) / scale, y[tr], l2)
+        p = 1.0 / (1.0 + np.exp(-(((x[te] - mean) / scale) @ w + b)))
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        losses += list(-(y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p)))
+    return float(np.mean(losses))
+
+
+def best_cut(scores: list[float], positive: list[bool]) -> tuple[float, float]:
+    """The cut maximizing the smaller of the two per-class accuracies (positives at or above
+    it); among equals, the middle of the widest run. Returns (cut, that accuracy)."""
+    values = sorted(set(scores))
+    cuts = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)]
+    cuts.append(values[-1] + 1e-6)
+    pos = [s for s, p in zip(scores, positive, strict=True) if p]
+    neg = [s for s, p in zip(scores, positive, strict=True) if not p]
+
+    def score(c: float) -> float:
+        a = sum(s >= c for s in pos) / len(pos) if pos else 1.0
+        r = sum(s < c for s in neg) / len(neg) if neg else 1.0
+        return min(a, r)
+
+    results = [score(c) for c in cuts]
+    top = max(results)
+    best = [c for c, r in zip(cuts, results, strict=True) if r == top]
+    # the middle of the run of best cuts (they are contiguous in practice)
+    return best[len(best) // 2], top
+
+
+# ------------------------------------------------------------------------------ report
+
+
+def outcomes_of(rows, model) -> dict[str, str]:
+    return {r.id: model.outcome(model.probability(r.features[model.soft_floor])) for r in rows}
+
+
+def old_outcomes(rows, before: dict[str, bool] | None = None) -> dict[str, str]:
+    """The former pipeline's outcomes: from its own run (``--before-*``), else recomputed."""
+    if before is not None:
+        return {r.id: "answered" if before[r.id] else "not_covered" for r in rows}
+    return {r.id: "answered" if r.old_lexical >= OLD_THRESHOLD else "not_covered" for r in rows}
+
+
+def table(rows, outcomes: dict[str, str], split: str) -> list:
+    from assistant.evaluation.outcomes import OutcomeRow, summarize
+
+    return summarize(
+        OutcomeRow(r.id, split, r.kind, r.question, outcomes[r.id], 0.0, {}) for r in rows
+    )
+
+
+def figures(summaries) -> str:
+    by = {s.kind: s for s in summaries}
+    parts = []
+    for kind, label in (("answerable", "answerable answered"), ("unanswerable", "refused")):
+        if kind in by:
+            s = by[kind]
+            done = s.counts["answered"] if kind == "answerable" else s.n - s.counts["answered"]
+            parts.append(f"{label} {done}/{s.n} ({s.accuracy:.1%})")
+    return ", ".join(parts)
+
+
+def separation(rows: list[Row], floor: float, names: tuple[str, ...]) -> list[str]:
+    lines = ["| feature | answerable | near_miss | off_topic |", "|---|---|---|---|"]
+    for f in names:
+        cells = []
+        for kind in ("answerable", "near_miss", "off_topic"):
+            v = [r.features[floor][f] for r in rows if r.kind == kind]
+            cells.append(f"{min(v):.3f}–{max(v):.3f} (median {np.median(v):.3f})" if v else "—")
+        lines.append(f"| {f} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant.answering.relevance import FEATURES, MODEL_FILE, AnswerabilityModel, save_model
+    from assistant.answering.term_match import matcher_for
+    from assistant.config import load_settings
+    from assistant.evaluation.datasets import load_answer_questions
+    from assistant.evaluation.outcomes import render_outcomes
+    from assistant.search.builder import build_index
+    from assistant.search.retriever import Retriever
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--index-dir", type=Path, required=True)
+    ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    ap.add_argument("--questions", type=Path, default=QUESTIONS)
+    ap.add_argument("--write", action="store_true", help="save the fitted model")
+    ap.add_argument("--report-test", action="store_true", help="also report the test split")
+    ap.add_argument("--markdown", type=Path, help="write the report here")
+    ap.add_argument("--before-dev", type=Path, help="eval/former_rule_outcomes.py output for dev")
+    ap.add_argument("--before-test", type=Path, help="eval/former_rule_outcomes.py output for test")
+    args = ap.parse_args(argv)
+
+    before = {
+        split: json.loads(path.read_text()) if path else None
+        for split, path in (("dev", args.before_dev), ("test", args.before_test))
+    }
+    settings = load_settings()
+    questions = load_answer_questions(args.questions)
+    build_index([args.corpus], args.index_dir, settings, progress=True)
+    retriever = Retriever.open(args.index_dir, settings)
+    matcher = matcher_for(retriever.embedder())
+    wanted = ("dev", "test") if args.report_test else ("dev",)
+    rows = collect([q for q in questions if q.split in wanted], retriever, matcher)
+    dev = [r for r in rows if r.split == "dev"]
+    test = [r for r in rows if r.split == "test"]
+
+    names = tuple(FEATURES)
+    losses = {(f, l2): cv_logloss(dev, f, names, l2) for f in FLOORS for l2 in L2S}
+    floor, l2 = min(losses, key=losses.__getitem__)
+    x = matrix(dev, floor, names)
+    y = np.array([r.answerable for r in dev], dtype=float)
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    w, b = fit_logistic((x - mean) / scale, y, l2)
+    probe = AnswerabilityModel(names, tuple(mean), tuple(scale), tuple(w), b, 0.5, 0.5, floor)
+    p = [probe.probability(r.features[floor]) for r in dev]
+    answer_cut, _ = best_cut(p, [r.answerable for r in dev])
+    below = [(pi, r) for pi, r in zip(p, dev, strict=True) if pi < answer_cut]
+    related_cut = 0.0
+    if below and any(r.kind == "off_topic" for _, r in below):
+        related_cut, _ = best_cut(
+            [pi for pi, _ in below], [r.kind != "off_topic" for _, r in below]
+        )
+    digest = hashlib.sha256(args.questions.read_bytes()).hexdigest()[:16]
+    fitted = {
+        "method": "logistic regression (Newton, L2 on standardized features), thresholds on dev",
+        "script": "eval/fit_answerability.py",
+        "questions": f"{args.questions.relative_to(ROOT)} (sha256 {digest}…)",
+        "split": "dev",
+        "dev_counts": {
+            k: sum(r.kind == k for r in dev) for k in ("answerable", "near_miss", "off_topic")
+        },
+        "l2": l2,
+        "cv_logloss": {f"floor {f} l2 {p}": round(v, 4) for (f, p), v in losses.items()},
+        "date": datetime.now(UTC).date().isoformat(),
+    }
+    model = AnswerabilityModel(
+        names, tuple(float(v) for v in mean), tuple(float(v) for v in scale),
+        tuple(float(v) for v in w), float(b), float(answer_cut),
+        float(min(related_cut, answer_cut)), float(floor), fitted,
+    )  # fmt: skip
+    if args.write:
+        save_model(model, MODEL_FILE)
+        print(f"wrote {MODEL_FILE}", file=sys.stderr)
+
+    report = [
+        "## Fitted model",
+        "",
+        f"soft floor {floor}, L2 {l2} (best 5-fold CV log-loss on dev, {losses[floor, l2]:.3f}, "
+        f"of floors {', '.join(map(str, FLOORS))} × L2 {', '.join(map(str, L2S))}); "
+        f"answer threshold {answer_cut:.3f}, related threshold {model.related_threshold:.3f}",
+        "",
+        "| feature | mean | scale | weight |",
+        "|---|---|---|---|",
+        *(
+            f"| {n} | {m:.4f} | {s:.4f} | {wi:+.3f} |"
+            for n, m, s, wi in zip(names, mean, scale, w, strict=True)
+        ),
+        f"| bias | | | {b:+.3f} |",
+        "",
+        "## Feature ranges on dev",
+        "",
+        *separation(dev, floor, names),
+        "",
+        "## Outcomes",
+        "",
+        f"- dev, fitted model: {figures(table(dev, outcomes_of(dev, model), 'dev'))}",
+        f"- dev, former rule: {figures(table(dev, old_outcomes(dev, before['dev']), 'dev'))}",
+    ]
+    if test:
+        report += [
+            f"- **test (reported once)**, fitted model: "
+            f"{figures(table(test, outcomes_of(test, model), 'test'))}",
+            "- test, former rule: "
+            f"{figures(table(test, old_outcomes(test, before['test']), 'test'))}",
+        ]
+    for name, rs in (("dev", dev), ("test", test)):
+        if rs:
+            report += [
+                "",
+                render_outcomes(table(rs, outcomes_of(rs, model), name), f"{name}, fitted model"),
+            ]
+            report += [
+                "",
+                render_outcomes(
+                    table(rs, old_outcomes(rs, before[name]), name), f"{name}, former rule"
+                ),
+            ]
+    wrong = [r for r in dev if (outcomes_of([r], model)[r.id] == "answered") != r.answerable]
+    report += ["", "## Dev questions the fitted model gets wrong", ""]
+    report += [f"- {r.id} ({r.kind}) {r.question} → {outcomes_of([r], model)[r.id]}" for r in wrong]
+    text = "\n".join(report) + "\n"
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text, encoding="utf-8")
+    retriever.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
