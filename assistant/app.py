@@ -1,13 +1,17 @@
 """The Gradio app: Chat (cited answers), Precedent (similar wordings) and Documents (upload).
 
 Thin over the Python API: the chat runs ``answering.pipeline.stream_answer`` (the same pipeline
-as ``assistant ask``), the precedent tab runs ``Retriever.search(per_doc=1)`` and
-``Retriever.phrase_search``, and the documents tab lists ``Retriever.documents()`` and feeds
-uploads through ``uploads.store_upload`` and ``LiveIndex.update``.
+as ``assistant ask``), the precedent tab runs ``app_api.find_precedents``, and the documents tab
+lists ``Retriever.documents()`` and hands uploads to ``upload_queue.UploadQueue`` (processed in a
+background worker). A status line shows what the index is doing (``LiveIndex.status``), polled by
+a timer that also refreshes the document list and filters when a new generation is served. The
+named API for programs is ``app_api.PolicyApi``; the UI's own events are private. Text from
+documents and models reaches the chat through ``chat_text.chat_markdown``.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,19 +21,20 @@ import gradio as gr
 from assistant.answering.extractive import locality
 from assistant.answering.pipeline import Delta, Notice, Retrieved, stream_answer
 from assistant.answering.terms import QueryTerm, query_terms
+from assistant.app_api import PolicyApi, find_precedents, forget_gradio_upload
 from assistant.cards import COPY_JS, CSS, citation_cards, evidence_cards, precedent_results
-from assistant.live_index import LiveIndex
+from assistant.chat_text import chat_markdown
+from assistant.live_index import IndexNotReadyError, LiveIndex
 from assistant.records import Answer
-from assistant.text import normalize
-from assistant.uploads import ALLOWED_SUFFIXES, UploadError, store_upload
+from assistant.upload_queue import UploadQueue
+from assistant.uploads import ALLOWED_SUFFIXES
 
 ALL = "全部"
 MODES = [("混合（语义+关键词）", "hybrid"), ("语义 dense", "dense"), ("关键词 BM25", "bm25")]
 DOC_HEADERS = ["标题", "地区", "年份", "级别", "发布机关", "文件", "段落数"]
 EXAMPLES = ["各地如何落实双减", "如何加强教师队伍建设", "学前教育普及普惠有哪些做法"]
 EMPTY_CARDS = '<div class="cite-cards"><p class="empty-note">提问后在这里显示依据。</p></div>'
-PRECEDENT_SEMANTIC_K = 8
-PRECEDENT_EXACT_K = 20
+STATUS_SECONDS = 1.0  # how often each open page polls the index status
 
 Message = dict[str, Any]
 
@@ -38,10 +43,13 @@ Message = dict[str, Any]
 
 
 def _filter_choices(live: LiveIndex) -> tuple[list[str], list[str], list[tuple[str, str]]]:
-    r = live.retriever
+    docs = [(ALL, "")]
+    try:
+        r = live.retriever
+    except IndexNotReadyError:
+        return [ALL], [ALL], docs
     years = [ALL, *[str(y) for y in r.years()]]
     regions = [ALL, *r.regions()]
-    docs = [(ALL, "")]
     for s in sorted(r.documents(), key=lambda s: (s.meta.year or 0, s.meta.title), reverse=True):
         where = locality(s.meta)
         docs.append((f"{s.meta.title}（{where}）" if where else s.meta.title, s.meta.doc_id))
@@ -67,7 +75,11 @@ def document_rows(live: LiveIndex) -> list[list[Any]]:
         return (not path.startswith(f"{UPLOAD_SUBDIR}/"), path, s.meta.doc_id)
 
     rows = []
-    for s in sorted(live.retriever.documents(), key=key):
+    try:
+        documents = live.retriever.documents()
+    except IndexNotReadyError:
+        return []
+    for s in sorted(documents, key=key):
         m = s.meta
         where = m.source_path or m.file
         rows.append(
@@ -80,10 +92,14 @@ def document_rows(live: LiveIndex) -> list[list[Any]]:
 
 
 def answer_markdown(answer: Answer) -> str:
-    text = answer.text
+    text = chat_markdown(answer.text)
     if answer.notice:
-        text = f"> 注意：{answer.notice}\n\n{text}"
+        text = f"{notice_markdown(answer.notice)}\n\n{text}"
     return text
+
+
+def notice_markdown(notice: str) -> str:
+    return f"> 注意：{chat_markdown(notice)}"
 
 
 def chat_turn(
@@ -101,15 +117,23 @@ def chat_turn(
     if not question:
         yield history, gr.skip(), ""
         return
-    history += [{"role": "user", "content": question}, {"role": "assistant", "content": "检索中…"}]
+    history += [
+        {"role": "user", "content": chat_markdown(question)},
+        {"role": "assistant", "content": "检索中…"},
+    ]
+    try:
+        retriever = live.retriever  # this exchange uses one generation throughout
+    except IndexNotReadyError:
+        history[-1] = {"role": "assistant", "content": chat_markdown(live.status().text)}
+        yield history, gr.skip(), ""
+        return
     terms: Sequence[QueryTerm] = query_terms(question)
     cards = '<div class="cite-cards"><p class="empty-note">检索中…</p></div>'
     yield history, cards, ""
     streamed = ""
-    notice = ""
     events = stream_answer(
         question,
-        live.retriever,
+        retriever,
         live.settings,
         filters=make_filters(year, region, doc_id),
         mode=mode or "hybrid",
@@ -120,11 +144,10 @@ def chat_turn(
             cards = evidence_cards(event.evidence, terms) if event.evidence else cards
             history[-1] = {"role": "assistant", "content": "正在生成回答…"}
         elif isinstance(event, Notice):
-            notice = event.text
-            history[-1] = {"role": "assistant", "content": f"> 注意：{notice}"}
+            history[-1] = {"role": "assistant", "content": notice_markdown(event.text)}
         elif isinstance(event, Delta):
             streamed += event.text
-            history[-1] = {"role": "assistant", "content": streamed}
+            history[-1] = {"role": "assistant", "content": chat_markdown(streamed)}
         elif isinstance(event, Answer):
             history[-1] = {"role": "assistant", "content": answer_markdown(event)}
             cards = citation_cards(event.citations, terms)
@@ -138,61 +161,57 @@ def precedent_search(live: LiveIndex, phrase: str) -> str:
     phrase = (phrase or "").strip()
     if not phrase:
         return '<p class="empty-note">请粘贴一句话或一个短语。</p>'
-    r = live.retriever
-    semantic = r.search(phrase, k=PRECEDENT_SEMANTIC_K, mode="hybrid", per_doc=1)
-    exact = r.phrase_search(phrase, k=PRECEDENT_EXACT_K)
-    exact_ids = {h.chunk.chunk_id for h in exact}
-    semantic = [h for h in semantic if h.chunk.chunk_id not in exact_ids]
-    # Mark the informative words for similar wordings and the whole phrase for exact matches.
-    terms = [*query_terms(phrase), QueryTerm(normalize(phrase).lower(), 1.0)]
+    try:
+        semantic, exact, terms = find_precedents(live.retriever, phrase)
+    except IndexNotReadyError:
+        return f'<p class="empty-note">{html.escape(live.status().text)}</p>'
     return precedent_results(semantic, exact, terms)
 
 
 # ----------------------------------------------------------------------------- documents
 
 
-def add_documents(live: LiveIndex, files: list[str] | None, progress: gr.Progress) -> str:
-    """Check and store uploads, then update the index; a refused file changes nothing."""
+def add_documents(
+    uploads: UploadQueue, files: list[str] | None, jobs: list[str] | None
+) -> tuple[str, list[str]]:
+    """Queue the chosen files for the background worker at once: (status lines, job ids)."""
+    jobs = list(jobs or [])
     if not files:
-        return "请先选择要上传的文件。"
-    messages: list[str] = []
-    stored = []
+        return "请先选择要上传的文件。", jobs
     for f in files:
         path = Path(f)
-        try:
-            up = store_upload(path, path.name, live.corpus_dir, max_mb=live.settings.upload_max_mb)
-        except UploadError as exc:
-            messages.append(f"【未接收】{exc}")
-            continue
-        stored.append(up)
-        note = "（与已有文件相同）" if up.replaced else ""
-        messages.append(f"【已接收】{up.name}{note}：{up.chunks} 个段落")
-    if stored:
-        progress(0, desc="更新索引…")
-        try:
-            report = live.update(progress=True)
-        except Exception as exc:  # the previous index stays in service
-            for up in stored:
-                if not up.replaced:
-                    up.path.unlink(missing_ok=True)
-            messages.append(f"【索引未更新】索引保持不变：{type(exc).__name__}: {exc}")
-        else:
-            failed = {Path(f.path).name: f for f in report.failed}
-            for up in stored:
-                if up.name in failed:
-                    up.path.unlink(missing_ok=True)
-                    messages.append(f"【未索引】{up.name}：{failed[up.name].message}")
-            messages.append(f"索引已更新：{report.summary()}")
-    return "\n\n".join(messages)
+        jobs.append(uploads.submit(path, path.name).id)
+        forget_gradio_upload(path)
+    return upload_lines(uploads, jobs), jobs
+
+
+def upload_lines(uploads: UploadQueue, jobs: Sequence[str]) -> str:
+    found = [j for j in (uploads.job(i) for i in jobs) if j is not None]
+    return "\n\n".join(chat_markdown(j.text()) for j in found)
+
+
+def status_html(live: LiveIndex) -> str:
+    status = live.status()
+    return (
+        f'<p class="index-status" data-state="{status.state}" data-generation="'
+        f'{html.escape(status.generation)}">{html.escape(status.text)}</p>'
+    )
 
 
 # ----------------------------------------------------------------------------- layout
 
 
-def build_app(live: LiveIndex) -> gr.Blocks:
+def build_app(live: LiveIndex, uploads: UploadQueue | None = None) -> gr.Blocks:
+    uploads = uploads or UploadQueue(live)
     years, regions, docs = _filter_choices(live)
-    with gr.Blocks(title="政策助手 Policy Assistant", analytics_enabled=False) as app:
+    private = {"api_visibility": "private"}
+    with gr.Blocks(
+        title="政策助手 Policy Assistant", analytics_enabled=False, delete_cache=(3600, 3600)
+    ) as app:
         gr.Markdown("## 政策助手 · 教育政策文件检索与问答")
+        status = gr.HTML(status_html(live), elem_id="index-status")
+        served = gr.State(live.status().generation)
+        jobs = gr.State([])
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
                 with gr.Row():
@@ -203,6 +222,7 @@ def build_app(live: LiveIndex) -> gr.Blocks:
                             elem_id="chatbot",
                             buttons=["copy"],
                             feedback_options=None,
+                            latex_delimiters=[],
                         )
                         question = gr.Textbox(
                             label="问题",
@@ -234,9 +254,9 @@ def build_app(live: LiveIndex) -> gr.Blocks:
                 def turn(q, h, y, rg, d, m):
                     yield from chat_turn(live, q, h, y, rg, d, m)
 
-                ask.click(turn, inputs, outputs)
-                question.submit(turn, inputs, outputs)
-                clear.click(lambda: ([], ""), None, [chatbot, cards])
+                ask.click(turn, inputs, outputs, **private)
+                question.submit(turn, inputs, outputs, **private)
+                clear.click(lambda: ([], ""), None, [chatbot, cards], **private)
 
             with gr.Tab("相似表述", id="precedent"):
                 gr.Markdown("粘贴一句话或一个短语，查找其他文件中相同或相近的表述。")
@@ -248,8 +268,8 @@ def build_app(live: LiveIndex) -> gr.Blocks:
                 )
                 find = gr.Button("查找相似表述", variant="primary", elem_id="find")
                 results = gr.HTML(elem_id="precedent-results", js_on_load=COPY_JS)
-                find.click(lambda p: precedent_search(live, p), phrase, results)
-                phrase.submit(lambda p: precedent_search(live, p), phrase, results)
+                find.click(lambda p: precedent_search(live, p), phrase, results, **private)
+                phrase.submit(lambda p: precedent_search(live, p), phrase, results, **private)
 
             with gr.Tab("文件", id="documents"):
                 table = gr.Dataframe(
@@ -264,7 +284,8 @@ def build_app(live: LiveIndex) -> gr.Blocks:
                 gr.Markdown(
                     f"上传新文件（{' '.join(ALLOWED_SUFFIXES)}，每个不超过 "
                     f"{live.settings.upload_max_mb} MB）；"
-                    "文件保存到语料目录的 uploads/ 下并增量索引。"
+                    "文件在后台检查后保存到语料目录的 uploads/ 下并增量索引，"
+                    "内容与已有文件相同的不重复添加。"
                 )
                 files = gr.File(
                     file_count="multiple",
@@ -273,21 +294,41 @@ def build_app(live: LiveIndex) -> gr.Blocks:
                     elem_id="upload",
                 )
                 add = gr.Button("添加并索引", variant="primary", elem_id="add")
-                status = gr.Markdown(elem_id="upload-status")
+                upload_status = gr.Markdown(elem_id="upload-status")
 
-                def on_add(fs, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 - gradio API
-                    message = add_documents(live, fs, progress)
-                    ys, rs, ds = _filter_choices(live)
-                    return (
-                        message,
-                        document_rows(live),
-                        None,
-                        gr.Dropdown(choices=ys),
-                        gr.Dropdown(choices=rs),
-                        gr.Dropdown(choices=ds),
-                    )
+                def on_add(fs, js):
+                    lines, js = add_documents(uploads, fs, js)
+                    return lines, None, js
 
-                add.click(on_add, files, [status, table, files, year, region, doc])
+                add.click(on_add, [files, jobs], [upload_status, files, jobs], **private)
+
+        def tick(gen, js):
+            """Status line and upload progress; the lists and filters when the index changed."""
+            now = live.status().generation
+            lines = upload_lines(uploads, js) if js else gr.skip()
+            if now == gen:
+                return status_html(live), lines, gr.skip(), *[gr.skip()] * 3, gen
+            ys, rs, ds = _filter_choices(live)
+            return (
+                status_html(live),
+                lines,
+                document_rows(live),
+                gr.Dropdown(choices=ys),
+                gr.Dropdown(choices=rs),
+                gr.Dropdown(choices=ds),
+                now,
+            )
+
+        timer = gr.Timer(STATUS_SECONDS)
+        timer.tick(
+            tick,
+            [served, jobs],
+            [status, upload_status, table, year, region, doc, served],
+            concurrency_limit=None,
+            show_progress="hidden",
+            **private,
+        )
+        PolicyApi(live, uploads).register()
     return app
 
 
@@ -298,9 +339,10 @@ def launch(
     port: int,
     credentials: tuple[str, str] | None,
     max_upload_mb: int,
-    block: bool = True,
+    concurrency: int,
 ) -> None:
-    app.queue(default_concurrency_limit=2).launch(
+    """Start serving in background threads and return (``app.block_thread()`` waits)."""
+    app.queue(default_concurrency_limit=concurrency).launch(
         server_name=host,
         server_port=port,
         auth=credentials,
@@ -308,8 +350,8 @@ def launch(
         share=False,
         show_error=False,
         max_file_size=f"{max_upload_mb}mb",
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         auth_message="政策助手：请登录" if credentials else None,
         allowed_paths=[],
-        quiet=False,
+        quiet=True,
     )

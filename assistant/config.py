@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"
+BACKENDS = ("embedded", "milvus")
 
 
 def _default_cache_dir() -> Path:
@@ -27,6 +28,11 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     cache_dir: Path = _default_cache_dir()  # where the offline model is built
+    # Index storage: "embedded" (files in index_dir) or "milvus". milvus_uri: a file path opens
+    # Milvus Lite (default: index_dir/milvus.db), http://host:19530 a Milvus server or cluster.
+    backend: str = "embedded"
+    milvus_uri: str | None = None
+    milvus_token: str | None = None  # "user:password" or an API key, for a server with auth
     # Hybrid fusion
     rrf_k: int = 60
     dense_weight: float = 1.0
@@ -46,6 +52,17 @@ class Settings:
     port: int = 7860
     auth: str | None = None  # "user:password" turns on the Gradio login
     upload_max_mb: int = 20
+    concurrency: int = 0  # requests the app handles at once; 0: chosen from the CPU cores
+    # Per-file bounds against hostile files (see assistant/documents/limits.py)
+    max_file_mb: int = 50  # on disk, and the text extracted from a file
+    max_expanded_mb: int = 100  # what a .docx's zip parts expand to
+    max_zip_ratio: float = 100.0  # expanded : compressed, per large zip part
+    max_chunks_per_file: int = 2000  # a file that would produce more is refused
+    # OCR of scans (image-only PDF pages, .png .jpg .tif): work bounds per file, and the mean
+    # recognition confidence below which a page is reported instead of indexed
+    ocr_max_pages: int = 50
+    ocr_seconds_per_file: float = 600.0
+    ocr_min_confidence: float = 0.8
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given non-None values applied (for CLI flags)."""
@@ -92,4 +109,6 @@ def load_settings(
         raw = env.get(f"ASSISTANT_{name.upper()}")
         if raw not in (None, ""):
             values[name] = _coerce(name, raw)
+    if values.get("backend", BACKENDS[0]) not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {values['backend']!r}")
     return Settings(**values)

@@ -346,6 +346,8 @@ def disk_usage(index_dir: Path) -> dict[str, float]:
     for path in index_dir.rglob("*"):
         if path.is_file() and not path.name.startswith("."):
             key = "lexical/" if path.parent.name == "lexical" else path.name
+            if "milvus.db" in path.parts:  # a Milvus Lite database: one entry
+                key = "milvus.db/"
             sizes[key] = sizes.get(key, 0) + path.stat().st_size
     mb = {k: round(v / 2**20, 1) for k, v in sorted(sizes.items())}
     mb["total"] = round(sum(sizes.values()) / 2**20, 1)

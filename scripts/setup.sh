@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "${1:-}" = "--test" ]; then
-    .venv/bin/python -m pip install -q -c constraints.txt -e '.[test]'
+    .venv/bin/python -m pip install -q -c constraints.txt -e '.[test,milvus]'
     # The browser test drives Debian's Chromium (no browser download); without a CJK font its
     # screenshots show boxes instead of Chinese.
     if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh | grep -q .; then

@@ -11,15 +11,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from served_app import free_port, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -44,31 +42,6 @@ if not CHROMIUM.exists():
     pytest.skip(
         "Debian chromium is not installed (/usr/bin/chromium): apt-get install chromium",
         allow_module_level=True,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_serving(url: str, proc: subprocess.Popen, log: Path, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"assistant serve exited with {proc.returncode}:\n"
-                f"{log.read_text(errors='replace')[-3000:]}"
-            )
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    raise AssertionError(
-        f"assistant serve did not start:\n{log.read_text(errors='replace')[-3000:]}"
     )
 
 
@@ -225,7 +198,7 @@ def test_05_bad_upload_is_refused_and_good_one_is_indexed(page, served, tmp_path
     bad.write_bytes(b"%PDF-1.4\n%broken\n" + bytes(range(256)) * 4)
     page.set_input_files("#upload input[type=file]", str(bad))
     page.click("#add")
-    page.wait_for_selector("#upload-status:has-text('未接收')")
+    page.wait_for_selector("#upload-status:has-text('未接收')")  # checked in the background
     assert "扫描件.pdf" in page.inner_text("#upload-status")
     assert not (served["corpus"] / "uploads" / "扫描件.pdf").exists()
     shot(page, "04-upload-refused")
@@ -240,9 +213,9 @@ def test_05_bad_upload_is_refused_and_good_one_is_indexed(page, served, tmp_path
     )
     page.set_input_files("#upload input[type=file]", str(good))
     page.click("#add")
-    page.wait_for_selector("#upload-status:has-text('索引已更新')")
+    page.wait_for_selector("#upload-status:has-text('【已索引】')")
     status = page.inner_text("#upload-status")
-    assert "【已接收】示例县2025年研学旅行工作方案.md" in status
+    assert "【已索引】示例县2025年研学旅行工作方案.md" in status
     assert (served["corpus"] / "uploads" / "示例县2025年研学旅行工作方案.md").exists()
     page.wait_for_function(
         "() => document.querySelector('#documents')?.innerText.includes('研学旅行工作方案')"

@@ -28,8 +28,8 @@ import numpy as np
 from tqdm import tqdm
 
 from assistant.config import Settings, load_settings
-from assistant.documents import FileFailure, ingest_file
-from assistant.documents.loaders import LoadError, SourceFile, discover
+from assistant.documents import FileFailure, FileLimits, Skipped, ingest_file, walk
+from assistant.documents.loaders import LoadError, SourceFile
 from assistant.search.backends import IndexWriter, open_writer
 from assistant.search.passage import stored_chunk
 from assistant.search.store import FileEntry, Manifest, StoredChunk, check_model
@@ -65,6 +65,8 @@ class BuildReport:
     model: str = ""
     dense: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # seconds: read, embed, write
+    skipped: list[Skipped] = field(default_factory=list)  # not read: see documents.walk
+    warnings: list[str] = field(default_factory=list)  # e.g. scanned pages OCR could not read
 
     def summary(self) -> str:
         return (
@@ -91,6 +93,8 @@ class BuildReport:
             "model": self.model,
             "dense": self.dense,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "skipped": [s.to_dict() for s in self.skipped],
+            "warnings": self.warnings,
         }
 
 
@@ -209,8 +213,9 @@ class _Stream:
 
 
 def _ingest(
-    plan: _Plan, previous: Manifest | None, stream: _Stream, report: BuildReport, progress: bool
-) -> dict[str, FileEntry]:
+    plan: _Plan, previous: Manifest | None, stream: _Stream, report: BuildReport,
+    progress: bool, limits: FileLimits,
+) -> dict[str, FileEntry]:  # fmt: skip
     """Ingest the planned files into ``stream``; the manifest entries of what ends up indexed."""
     old_files = previous.files if previous else {}
     entries = dict(plan.keep)
@@ -219,7 +224,7 @@ def _ingest(
         prior = old_files.get(sf.rel)
         mark = time.perf_counter()
         try:
-            chunks = ingest_file(sf.path, sf.rel)
+            chunks = ingest_file(sf.path, sf.rel, limits, notes=report.warnings)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the build
             kind = exc.kind if isinstance(exc, LoadError) else "corrupt"
             message = str(exc)
@@ -286,12 +291,16 @@ def build_index(
         if previous is not None:
             check_model(previous, model, index_dir)
         pipeline = pipeline_fingerprint()
-        plan = _plan(discover([Path(p) for p in paths]), previous, pipeline, report, progress)
+        found = walk([Path(p) for p in paths])
+        report.skipped = found.skipped
+        plan = _plan(found.files, previous, pipeline, report, progress)
         with tqdm(
             total=0, desc="embedding", unit="passage", disable=not progress,
             dynamic_ncols=True, file=sys.stderr,
         ) as bar:  # fmt: skip
-            entries = _ingest(plan, previous, _Stream(writer, lazy, report, bar), report, progress)
+            stream = _Stream(writer, lazy, report, bar)
+            limits = FileLimits.from_settings(settings)
+            entries = _ingest(plan, previous, stream, report, progress, limits)
         for rel in report.removed:
             writer.delete_file(rel)
         total = sum(e.chunks for e in entries.values())

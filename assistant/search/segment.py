@@ -48,7 +48,7 @@ CREATE TABLE chunks (
   row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, doc_row INTEGER NOT NULL,
   file_rel TEXT NOT NULL, path TEXT NOT NULL, label TEXT NOT NULL, text TEXT NOT NULL,
   start INTEGER NOT NULL, "end" INTEGER NOT NULL, part INTEGER NOT NULL,
-  search_text TEXT NOT NULL, passage_hash BLOB NOT NULL
+  search_text TEXT NOT NULL, passage_hash BLOB NOT NULL, ocr_page INTEGER
 );
 """
 _INDEXES = """
@@ -60,7 +60,10 @@ _DOC_COLS = (
     "doc_id", "file", "source_path", "title", "year", "region", "region_withheld", "level",
     "issuer", "date", "url", "script",
 )  # fmt: skip
-_CHUNK_COLS = 'row, chunk_id, doc_row, file_rel, path, label, text, start, "end", part, search_text'
+# ocr_page: the scanned page an OCR'd chunk was read from, NULL for text
+_CHUNK_COLS = (
+    'row, chunk_id, doc_row, file_rel, path, label, text, start, "end", part, search_text, ocr_page'
+)
 
 
 @dataclass(frozen=True)
@@ -123,12 +126,13 @@ def write_segment(
                     row, c.chunk_id, doc_rows[key], sc.file_rel,
                     json.dumps(list(c.path), ensure_ascii=False), c.label, c.text, c.start,
                     c.end, c.part, c.search_text, bytes.fromhex(sc.passage_hash),
+                    c.page if c.ocr else None,
                 )
             )  # fmt: skip
             if len(batch) >= 5000:
-                con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 12)})", batch)
+                con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 13)})", batch)
                 batch = []
-        con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 12)})", batch)
+        con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 13)})", batch)
         con.executescript(_INDEXES)
         con.commit()
     finally:
@@ -184,10 +188,11 @@ class Segment:
             return self._con.execute(sql, params).fetchall()
 
     def _chunk(self, r: Sequence[Any]) -> Chunk:
-        (_row, chunk_id, doc_row, _rel, path, label, text, start, end, part, search_text) = r
+        (_row, chunk_id, doc_row, _rel, path, label, text, start, end, part, search_text, page) = r
         return Chunk(
             chunk_id=chunk_id, doc=self.docs[doc_row][1], path=tuple(json.loads(path)),
             label=label, text=text, start=start, end=end, part=part, search_text=search_text,
+            ocr=page is not None, page=page,
         )  # fmt: skip
 
     def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]:
@@ -208,10 +213,10 @@ class Segment:
             cur = self._con.execute(sql)
             for r in cur:
                 if keep[r[0]]:
-                    chunk = self._chunk(r[:11])
+                    chunk = self._chunk(r[:12])
                     yield StoredChunk(
                         chunk=chunk, file_rel=r[3], passage="", tokens=(),
-                        passage_hash=r[11].hex(), phrase="", row=r[0],
+                        passage_hash=r[12].hex(), phrase="", row=r[0],
                     )  # fmt: skip
 
     def filter_rows(self, where: str, params: Sequence[Any]) -> np.ndarray:

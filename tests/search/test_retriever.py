@@ -1,6 +1,8 @@
-"""The retriever over a real on-disk index of hand-made chunks, with the real embedding model."""
+"""The retriever over a real index of hand-made chunks, with the real embedding model, on each
+backend: the embedded files, and Milvus Lite (a file in the index directory)."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -12,16 +14,23 @@ from assistant.search.writer import index_chunks
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module", params=["embedded", "milvus"])
+def settings(request, embedding_cache_dir):
+    if request.param == "milvus":
+        pytest.importorskip("milvus_lite")
+    return Settings(cache_dir=embedding_cache_dir, backend=request.param)
+
+
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory, chunks, embedder):
+def index_dir(tmp_path_factory, chunks, embedder, settings):
     path = tmp_path_factory.mktemp("index")
-    index_chunks(chunks, path, Settings(), embedder=embedder, progress=False)
+    index_chunks(chunks, path, settings, embedder=embedder, progress=False)
     return path
 
 
 @pytest.fixture(scope="module")
-def retriever(index_dir, embedder, embedding_cache_dir):
-    r = Retriever.open(index_dir, Settings(cache_dir=embedding_cache_dir), embedder=embedder)
+def retriever(index_dir, embedder, settings):
+    r = Retriever.open(index_dir, settings, embedder=embedder)
     yield r
     r.close()
 
@@ -163,14 +172,15 @@ def test_parse_year():
         parse_year("twenty")
 
 
-def test_missing_index_says_to_run_assistant_index(tmp_path):
+def test_missing_index_says_to_run_assistant_index(tmp_path, settings):
     with pytest.raises(IndexNotFoundError, match="assistant index"):
-        Retriever.open(tmp_path / "nowhere", Settings())
+        Retriever.open(tmp_path / "nowhere", settings)
+    assert not (tmp_path / "nowhere").exists()
 
 
-def test_other_model_is_refused(index_dir):
+def test_other_model_is_refused(index_dir, settings):
     with pytest.raises(IndexMismatchError, match="ASSISTANT_EMBED_MODEL="):
-        Retriever.open(index_dir, Settings(embed_model="BAAI/bge-small-zh-v1.5"))
+        Retriever.open(index_dir, replace(settings, embed_model="BAAI/bge-small-zh-v1.5"))
 
 
 def test_newer_format_is_refused(tmp_path, chunks, embedder):
@@ -183,12 +193,55 @@ def test_newer_format_is_refused(tmp_path, chunks, embedder):
         Retriever.open(tmp_path, Settings(), embedder=embedder)
 
 
-def test_reopen_sees_a_newer_build(tmp_path, chunks, embedder):
-    index_chunks(chunks[:2], tmp_path, Settings(), embedder=embedder, progress=False)
-    r = Retriever.open(tmp_path, Settings(), embedder=embedder)
+def test_reopen_sees_a_newer_build(tmp_path, chunks, embedder, settings):
+    index_chunks(chunks[:2], tmp_path, settings, embedder=embedder, progress=False)
+    r = Retriever.open(tmp_path, settings, embedder=embedder)
     assert not r.is_stale()
-    index_chunks(chunks, tmp_path, Settings(), embedder=embedder, progress=False)
+    index_chunks(chunks, tmp_path, settings, embedder=embedder, progress=False)
     assert r.is_stale()
     assert len(r.search("教育法", k=10, mode="bm25")) <= 2  # still answering from the old one
     fresh = r.reopen()
     assert len(fresh) == 7 and not fresh.is_stale()
+    r.close()
+    fresh.close()
+
+
+def _commit_during_open(monkeypatch, index_dir, chunks, embedder, commits: int) -> list[str]:
+    """Make ``commits`` real builds commit while the retriever is between reading a generation's
+    vectors and its FAISS file (the interleaving of `assistant index` racing `serve`)."""
+    import assistant.search.backends.embedded as embedded
+
+    real = embedded._open_segments
+    opened: list[str] = []
+
+    def open_segments(index_dir, names):
+        opened.append(",".join(names))
+        if len(opened) <= commits:
+            index_chunks(chunks[: 2 + len(opened)], index_dir, Settings(), embedder=embedder,
+                         progress=False)  # fmt: skip
+        return real(index_dir, names)
+
+    monkeypatch.setattr(embedded, "_open_segments", open_segments)
+    return opened
+
+
+def test_open_retries_when_a_commit_deletes_the_generation_being_read(
+    tmp_path, chunks, embedder, monkeypatch
+):
+    index_chunks(chunks[:2], tmp_path, Settings(), embedder=embedder, progress=False)
+    opened = _commit_during_open(monkeypatch, tmp_path, chunks, embedder, commits=2)
+    r = Retriever.open(tmp_path, Settings(), embedder=embedder)
+    # FAISS failed on two deleted generations (a RuntimeError, not FileNotFoundError); the
+    # third open read the generation the last build committed.
+    assert len(opened) == 3 and len(set(opened)) == 3
+    assert r.generation == current_generation(tmp_path) and len(r) == 4
+    assert not r.is_stale()
+
+
+def test_open_gives_up_after_a_bounded_number_of_concurrent_commits(
+    tmp_path, chunks, embedder, monkeypatch
+):
+    index_chunks(chunks[:2], tmp_path, Settings(), embedder=embedder, progress=False)
+    _commit_during_open(monkeypatch, tmp_path, chunks, embedder, commits=99)
+    with pytest.raises(IndexNotFoundError, match="changed 5 times while being opened"):
+        Retriever.open(tmp_path, Settings(), embedder=embedder)

@@ -40,3 +40,29 @@ def test_segment_round_trips_chunks_filters_and_phrases(tmp_path, chunks):
     with pytest.raises(sqlite3.OperationalError):
         seg._con.execute("DELETE FROM chunks")
     seg.close()
+
+
+def test_an_ocr_chunk_keeps_its_page_and_a_text_chunk_stays_text(tmp_path, chunks):
+    import dataclasses
+
+    scanned = [
+        dataclasses.replace(c, ocr=True, page=2) if i == 1 else c for i, c in enumerate(chunks)
+    ]
+    stored = [stored_chunk(c, c.doc.source_path) for c in scanned]
+    vectors = np.eye(len(stored), 8, dtype=np.float32)
+    write_segment(
+        tmp_path / "seg-000001",
+        0,
+        iter(stored),
+        Postings.build([sc.tokens for sc in stored]),
+        iter([vectors]),
+        8,
+        "flat",
+    )
+    seg = Segment(tmp_path / "seg-000001")
+    got = seg.chunks(range(len(scanned)))
+    assert [got[i] for i in range(len(scanned))] == scanned
+    assert (got[1].ocr, got[1].page) == (True, 2) and (got[0].ocr, got[0].page) == (False, None)
+    merged = list(seg.stored(np.ones(len(scanned), dtype=bool)))  # what a merge carries over
+    assert [sc.chunk for sc in merged] == scanned
+    seg.close()

@@ -31,7 +31,7 @@ def backend_name(settings: Settings) -> str:
 
 
 def _unknown(name: str) -> ValueError:
-    return ValueError(f"unknown index backend {name!r}; the embedded backend is 'embedded'")
+    return ValueError(f"unknown index backend {name!r}: use 'embedded' (the default) or 'milvus'")
 
 
 def open_backend(index_dir: Path, settings: Settings) -> SearchBackend:
@@ -41,6 +41,10 @@ def open_backend(index_dir: Path, settings: Settings) -> SearchBackend:
         from assistant.search.backends.embedded import EmbeddedBackend
 
         return EmbeddedBackend.open(Path(index_dir))
+    if name == "milvus":
+        from assistant.search.backends.milvus import MilvusBackend
+
+        return MilvusBackend.open(Path(index_dir), settings)
     raise _unknown(name)
 
 
@@ -59,6 +63,12 @@ def open_writer(
         from assistant.search.backends.embedded import EmbeddedWriter
 
         return EmbeddedWriter(
+            Path(index_dir), settings, rebuild=rebuild, dense=dense, progress=progress
+        )
+    if name == "milvus":
+        from assistant.search.backends.milvus import MilvusWriter
+
+        return MilvusWriter(
             Path(index_dir), settings, rebuild=rebuild, dense=dense, progress=progress
         )
     raise _unknown(name)

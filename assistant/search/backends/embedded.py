@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import math
 import shutil
+import time
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -53,6 +54,7 @@ from assistant.search.store import (
 )
 from assistant.search.writer import status
 
+OPEN_ATTEMPTS = 5  # generations a concurrent build may commit while one is being opened
 SEGMENT_ROWS = 20_000  # chunks buffered by a writer before they become a segment
 MERGE_FACTOR = 4  # this many segments of one size tier are merged into one
 TIER_BASE = 1_000  # segments below this many live rows form tier 0
@@ -134,7 +136,7 @@ class EmbeddedBackend(SearchBackend):
     @classmethod
     def open(cls, index_dir: Path) -> EmbeddedBackend:
         last_error: Exception | None = None
-        for _attempt in range(3):  # a build may swap generations while we open one
+        for attempt in range(OPEN_ATTEMPTS):
             gen = current_generation(index_dir)
             if gen is None:
                 raise IndexNotFoundError(
@@ -142,32 +144,46 @@ class EmbeddedBackend(SearchBackend):
                     f"(e.g. `assistant index corpus/ --index-dir {index_dir}`)"
                 )
             try:
-                manifest = read_manifest(gen)
-                deleted = np.load(gen / DELETED_FILE)
-                segments = _open_segments(index_dir, manifest.segments)
-            except FileNotFoundError as exc:
+                return cls._open_generation(index_dir, gen)
+            except Exception as exc:
+                # A build that commits while we read may delete what this generation named;
+                # whatever that breaks (a missing file, SQLite or FAISS failing to read) means:
+                # open the new one. The same error on the generation still committed is the
+                # index's own.
+                if current_generation(index_dir) == gen:
+                    raise
                 last_error = exc
-                if current_generation(index_dir) != gen:
-                    continue
-                raise IndexMismatchError(
-                    f"the index at {index_dir} is incomplete ({exc}); rebuild it with "
-                    f"`assistant index --rebuild --index-dir {index_dir}`"
-                ) from exc
-            except ValueError as exc:
-                raise IndexMismatchError(
-                    f"the index at {index_dir} is inconsistent ({exc}); rebuild it with "
-                    f"`assistant index --rebuild --index-dir {index_dir}`"
-                ) from exc
-            backend = cls(index_dir, gen, manifest, segments, deleted)
-            if backend.count() != manifest.chunks:
-                backend.close()
-                raise IndexMismatchError(
-                    f"the index at {index_dir} is inconsistent ({backend.count()} live chunks, "
-                    f"the manifest says {manifest.chunks}); rebuild it with "
-                    f"`assistant index --rebuild --index-dir {index_dir}`"
-                )
-            return backend
-        raise IndexNotFoundError(f"could not open the index at {index_dir}: {last_error}")
+                time.sleep(0.05 * attempt)
+        raise IndexNotFoundError(
+            f"could not open the index at {index_dir}: it changed {OPEN_ATTEMPTS} times while "
+            f"being opened (last: {type(last_error).__name__}: {last_error}); try again"
+        )
+
+    @classmethod
+    def _open_generation(cls, index_dir: Path, gen: Path) -> EmbeddedBackend:
+        try:
+            manifest = read_manifest(gen)
+            deleted = np.load(gen / DELETED_FILE)
+            segments = _open_segments(index_dir, manifest.segments)
+        except FileNotFoundError as exc:
+            raise IndexMismatchError(
+                f"the index at {index_dir} is incomplete ({exc}); rebuild it with "
+                f"`assistant index --rebuild --index-dir {index_dir}`"
+            ) from exc
+        except ValueError as exc:
+            raise IndexMismatchError(
+                f"the index at {index_dir} is inconsistent ({exc}); rebuild it with "
+                f"`assistant index --rebuild --index-dir {index_dir}`"
+            ) from exc
+        backend = cls(index_dir, gen, manifest, segments, deleted)
+        if backend.count() != manifest.chunks:
+            backend.close()
+            raise IndexMismatchError(
+                f"the index at {index_dir} is inconsistent ({backend.count()} live chunks, "
+                f"the manifest says {manifest.chunks}); rebuild it with "
+                f"`assistant index --rebuild --index-dir {index_dir}`"
+            )
+        return backend
 
     # ------------------------------------------------------------------ helpers
 
