@@ -98,12 +98,7 @@ class Embedder:
     ) -> np.ndarray:
         from tqdm import tqdm
 
-        if isinstance(texts, str):
-            raise TypeError("pass a list of strings, not a single string")
-        texts = list(texts)
-        bad = next((t for t in texts if not isinstance(t, str)), None)
-        if bad is not None:
-            raise TypeError(f"texts must be strings, got {type(bad).__name__}")
+        texts = _strings(texts)
         out = np.empty((len(texts), self.dim), np.float32)
         if not texts:
             return out

@@ -9,6 +9,7 @@ boolean ``live`` mask) and filters (an explicit row list, scored exactly) apply 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -64,6 +65,33 @@ class DenseIndex:
                 index.add(vectors)
             return cls(index=index, vectors=None, kind=kind, n=n, dim=dim)
         return cls(index=None, vectors=vectors, kind=kind, n=n, dim=dim)
+
+    @staticmethod
+    def write(
+        directory: Path, batches: Iterable[np.ndarray], n: int, dim: int, kind: DenseKind
+    ) -> None:
+        """Write ``n`` vectors arriving in batches straight to disk (never all in memory at
+        once beyond what the HNSW graph itself holds); ``load`` opens the result."""
+        if kind == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            for batch in batches:
+                index.add(np.ascontiguousarray(batch, dtype=np.float32))
+            if index.ntotal != n:
+                raise ValueError(f"expected {n} vectors, got {index.ntotal}")
+            faiss.write_index(index, str(directory / FAISS_FILE))
+            return
+        out = np.lib.format.open_memmap(
+            directory / VECTORS_FILE, mode="w+", dtype=np.float32, shape=(n, dim)
+        )
+        filled = 0
+        for batch in batches:
+            out[filled : filled + len(batch)] = batch
+            filled += len(batch)
+        if filled != n:
+            raise ValueError(f"expected {n} vectors, got {filled}")
+        out.flush()
+        del out
 
     def save(self, directory: Path) -> None:
         if self.index is not None:

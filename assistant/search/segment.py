@@ -96,19 +96,22 @@ def _meta_from(values: Sequence[Any]) -> DocumentMeta:
 def write_segment(
     path: Path,
     base: int,
-    rows: Iterable[tuple[StoredChunk, np.ndarray]],
+    chunks: Iterable[StoredChunk],
     postings: Postings,
-    dense: DenseIndex,
+    vectors: Iterable[np.ndarray],
+    dim: int,
+    kind: DenseKind,
 ) -> SegmentInfo:
-    """Write a segment from its rows (chunk + vector, in row order) and its built indexes."""
+    """Write a segment: its chunks in row order, their postings, and their vectors arriving in
+    batches (row order too); nothing needs to be in memory all at once."""
     path.mkdir(parents=True)
     con = sqlite3.connect(path / CHUNKS_FILE)
     doc_rows: dict[tuple[str, DocumentMeta], int] = {}
     doc_of_row: list[int] = []
     try:
         con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-        chunk_values = []
-        for row, (sc, _vector) in enumerate(rows):
+        batch: list[tuple[Any, ...]] = []
+        for row, sc in enumerate(chunks):
             c = sc.chunk
             key = (sc.file_rel, c.doc)
             if key not in doc_rows:
@@ -118,7 +121,7 @@ def write_segment(
                     (doc_rows[key], *_meta_values(*key)),
                 )
             doc_of_row.append(doc_rows[key])
-            chunk_values.append(
+            batch.append(
                 (
                     row, c.chunk_id, doc_rows[key], sc.file_rel,
                     json.dumps(list(c.path), ensure_ascii=False), c.label, c.text, c.start,
@@ -126,15 +129,21 @@ def write_segment(
                     c.page if c.ocr else None,
                 )
             )  # fmt: skip
-        con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 13)})", chunk_values)
+            if len(batch) >= 5000:
+                con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 13)})", batch)
+                batch = []
+        con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 13)})", batch)
         con.executescript(_INDEXES)
         con.commit()
     finally:
         con.close()
+    n = len(doc_of_row)
+    if len(postings) != n:
+        raise ValueError(f"{n} chunks but {len(postings)} keyword rows")
     np.save(path / DOCS_FILE, np.asarray(doc_of_row, dtype=np.int32))
     postings.save(path)
-    dense.save(path)
-    info = SegmentInfo(path.name, base, len(doc_of_row), dense.dim, dense.kind)
+    DenseIndex.write(path, vectors, n, dim, kind)
+    info = SegmentInfo(path.name, base, n, dim, kind)
     (path / SEGMENT_META).write_text(info.to_json() + "\n", encoding="utf-8")
     return info
 

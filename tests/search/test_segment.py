@@ -5,7 +5,6 @@ import sqlite3
 import numpy as np
 import pytest
 
-from assistant.search.dense import DenseIndex
 from assistant.search.lexical import Postings
 from assistant.search.passage import stored_chunk
 from assistant.search.segment import Segment, write_segment
@@ -17,9 +16,11 @@ def test_segment_round_trips_chunks_filters_and_phrases(tmp_path, chunks):
     info = write_segment(
         tmp_path / "seg-000001",
         100,
-        zip(stored, vectors, strict=True),
+        iter(stored),
         Postings.build([sc.tokens for sc in stored]),
-        DenseIndex.build(vectors),
+        iter([vectors[:3], vectors[3:]]),  # vectors may arrive in batches
+        8,
+        "flat",
     )
     assert (info.base, info.count, info.dim, info.dense) == (100, len(chunks), 8, "flat")
     seg = Segment(tmp_path / "seg-000001")
@@ -52,9 +53,11 @@ def test_an_ocr_chunk_keeps_its_page_and_a_text_chunk_stays_text(tmp_path, chunk
     write_segment(
         tmp_path / "seg-000001",
         0,
-        zip(stored, vectors, strict=True),
+        iter(stored),
         Postings.build([sc.tokens for sc in stored]),
-        DenseIndex.build(vectors),
+        iter([vectors]),
+        8,
+        "flat",
     )
     seg = Segment(tmp_path / "seg-000001")
     got = seg.chunks(range(len(scanned)))

@@ -12,10 +12,11 @@ segment and forgotten, so memory does not grow with the corpus.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import shutil
 import time
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from assistant.search.backends.base import (
     SearchBackend,
     SearchFilters,
 )
-from assistant.search.dense import DenseIndex, choose_kind
+from assistant.search.dense import choose_kind
 from assistant.search.fusion import top_k
 from assistant.search.lexical import LexicalStats, Postings, bm25_scores
 from assistant.search.segment import Segment, write_segment
@@ -57,6 +58,7 @@ OPEN_ATTEMPTS = 5  # generations a concurrent build may commit while one is bein
 SEGMENT_ROWS = 20_000  # chunks buffered by a writer before they become a segment
 MERGE_FACTOR = 4  # this many segments of one size tier are merged into one
 TIER_BASE = 1_000  # segments below this many live rows form tier 0
+MERGE_BATCH = 8_192  # vectors copied at a time by a merge
 REWRITE_DELETED = 0.5  # a segment with more deleted rows than this share is rewritten
 
 
@@ -416,47 +418,56 @@ class EmbeddedWriter(IndexWriter):
     def _segment_kind(self, rows: int) -> str:
         return choose_kind(rows, self.dense_setting, self.settings.hnsw_threshold)
 
-    def _write(self, rows: list[tuple[StoredChunk, np.ndarray]], postings: Postings) -> None:
+    def _write(
+        self, chunks: Iterable[StoredChunk], postings: Postings, vectors: Iterable[np.ndarray]
+    ) -> None:
         path = new_segment_path(self.index_dir, [p.name for p in self._new])
         self._new.append(path)
-        kind = self._segment_kind(len(rows))
-        status(self.progress, f"writing {len(rows)} chunks to {path.name} ({kind} vectors)")
-        vectors = np.stack([v for _, v in rows]) if rows else np.zeros((0, 0), np.float32)
-        dense = DenseIndex.build(vectors, kind)  # type: ignore[arg-type]
-        write_segment(path, self._next_id, rows, postings, dense)
-        self._next_id += len(rows)
+        n = len(postings)
+        kind = self._segment_kind(n)
+        status(self.progress, f"writing {n} chunks to {path.name} ({kind} vectors)")
+        dim = self._manifest.dim if self._manifest is not None else 0
+        vectors = iter(vectors)
+        first = next(vectors, None)
+        if first is not None:
+            dim = first.shape[1]
+            vectors = itertools.chain([first], vectors)
+        write_segment(path, self._next_id, chunks, postings, vectors, dim, kind)  # type: ignore[arg-type]
+        self._next_id += n
         self._segments.append(Segment(path))
         self._stack.callback(self._segments[-1].close)
 
     def _flush(self) -> None:
-        if not self._buffered:
-            self._buffer = []
+        buffer, self._buffer, self._buffered = self._buffer, [], 0
+        if not buffer:
             return
-        rows = [
-            (sc, v)
-            for _, chunks, vectors in self._buffer
-            for sc, v in zip(chunks, vectors, strict=True)
-        ]
-        postings = Postings.build([sc.tokens for sc, _ in rows])
-        self._buffer, self._buffered = [], 0
-        self._write(rows, postings)
+        chunks = [sc for _, file_chunks, _ in buffer for sc in file_chunks]
+        postings = Postings.build([sc.tokens for sc in chunks])
+        self._write(chunks, postings, (vectors for _, _, vectors in buffer))
 
     def _merge(self, group: list[Segment]) -> None:
+        """Rewrite the live rows of ``group`` as one segment, streaming rows and vectors."""
         deleted = np.asarray(sorted(self._deleted), dtype=np.int64)
         masks = [
             m if m is not None else np.ones(s.count, bool)
             for s, m in zip(group, _live_masks(group, deleted), strict=True)
         ]
-        rows: list[tuple[StoredChunk, np.ndarray]] = []
-        for seg, keep in zip(group, masks, strict=True):
-            stored = list(seg.stored(keep))
-            vectors = seg.dense.vectors_at(np.flatnonzero(keep))
-            rows += zip(stored, vectors, strict=True)
         postings = Postings.merge(list(zip((s.postings for s in group), masks, strict=True)))
+
+        def chunks() -> Iterator[StoredChunk]:
+            for seg, keep in zip(group, masks, strict=True):
+                yield from seg.stored(keep)
+
+        def vectors() -> Iterator[np.ndarray]:
+            for seg, keep in zip(group, masks, strict=True):
+                rows = np.flatnonzero(keep)
+                for i in range(0, len(rows), MERGE_BATCH):
+                    yield seg.dense.vectors_at(rows[i : i + MERGE_BATCH])
+
+        self._write(chunks(), postings, vectors())
         for seg in group:
             self._deleted.difference_update(range(seg.base, seg.base + seg.count))
             self._segments.remove(seg)
-        self._write(rows, postings)
 
     def _merge_policy(self) -> None:
         """Merge ``MERGE_FACTOR`` segments of one size tier; rewrite mostly-deleted segments and
