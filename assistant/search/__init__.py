@@ -4,7 +4,8 @@
     build_index([Path("corpus")], Path("index"))
     hits = Retriever.open(Path("index")).search("各地如何落实双减", k=5, per_doc=2)
 
-Modules: ``store`` (index directory, manifest, SQLite, atomic commit), ``dense`` (FAISS),
+Modules: ``backends`` (the storage interface and its implementations), ``store`` (index
+directory, manifest, SQLite, atomic commit), ``dense`` (FAISS),
 ``lexical`` (BM25), ``fusion`` (RRF, diversification), ``passage`` (what is embedded),
 ``writer`` (one generation), ``builder`` (incremental builds), ``retriever`` (search),
 ``langchain`` (LangChain adapter).

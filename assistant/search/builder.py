@@ -15,8 +15,8 @@ Everything goes into a new generation directory committed by an atomic pointer s
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,34 +28,21 @@ from tqdm import tqdm
 from assistant.config import Settings, load_settings
 from assistant.documents import FileFailure, ingest_file
 from assistant.documents.loaders import LoadError, SourceFile, discover
-from assistant.search.dense import DenseIndex
+from assistant.search.backends import IndexWriter, open_writer
 from assistant.search.passage import stored_chunk
-from assistant.search.store import (
-    CHUNKS_FILE,
-    ChunkTable,
-    FileEntry,
-    IndexMismatchError,
-    Manifest,
-    StoredChunk,
-    build_lock,
-    check_model,
-    current_generation,
-    read_manifest,
-    remove_stale_generations,
-)
+from assistant.search.store import FileEntry, Manifest, StoredChunk, check_model
 from assistant.search.writer import (
     NORMALIZATION,
     LazyEmbedder,
     dense_kind,
     embed_passages,
     now_iso,
-    write_generation,
 )
 
 if TYPE_CHECKING:
     from assistant.embedding import Embedder
 
-_CARRY = "carry"  # marker: take this file's chunks from the previous generation
+STREAM_PASSAGES = 4096  # passages ingested before they are embedded and written
 
 
 @dataclass
@@ -136,45 +123,21 @@ def file_sha256(path: Path) -> str:
 
 
 @dataclass
-class _Previous:
-    manifest: Manifest
-    table: ChunkTable
-    dense: DenseIndex
-
-
-def _open_previous(index_dir: Path, model: str, rebuild: bool) -> _Previous | None:
-    gen = current_generation(index_dir)
-    if gen is None or rebuild:
-        return None
-    try:
-        manifest = read_manifest(gen)
-    except IndexMismatchError as exc:
-        if "newer" in str(exc):
-            raise
-        return None  # an older format: nothing can be reused, build afresh
-    except FileNotFoundError:
-        return None
-    check_model(manifest, model, index_dir)
-    return _Previous(manifest, ChunkTable(gen / CHUNKS_FILE), DenseIndex.load(gen))
-
-
-@dataclass
 class _Plan:
-    """What each source file contributes to the new generation."""
+    """What to do with each source file: keep its indexed chunks, or (re)ingest it."""
 
-    per_file: dict[str, list[StoredChunk] | str] = field(default_factory=dict)
-    hashes: dict[str, str] = field(default_factory=dict)
-    sizes: dict[str, int] = field(default_factory=dict)
+    keep: dict[str, FileEntry] = field(default_factory=dict)  # rel → entry already indexed
+    ingest: list[tuple[SourceFile, str, int]] = field(default_factory=list)  # file, sha, size
 
 
 def _plan(
-    sources: Sequence[SourceFile], prev: _Previous | None, pipeline: str,
+    sources: Sequence[SourceFile], previous: Manifest | None, pipeline: str,
     report: BuildReport, progress: bool,
 ) -> _Plan:  # fmt: skip
-    old_files = prev.manifest.files if prev else {}
-    same_pipeline = prev is not None and prev.manifest.pipeline == pipeline
+    old_files = previous.files if previous else {}
+    same_pipeline = previous is not None and previous.pipeline == pipeline
     plan = _Plan()
-    bar = tqdm(sources, desc="reading", unit="file", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(sources, desc="hashing", unit="file", disable=not progress, dynamic_ncols=True)
     seen: set[str] = set()
     for sf in bar:
         if sf.rel in seen:
@@ -189,9 +152,70 @@ def _plan(
         except OSError:
             digest, size = "", 0
         if prior is not None and digest == prior.sha256 and same_pipeline:
-            plan.per_file[sf.rel], plan.hashes[sf.rel], plan.sizes[sf.rel] = _CARRY, digest, size
+            plan.keep[sf.rel] = prior
             report.unchanged += 1
-            continue
+        else:
+            plan.ingest.append((sf, digest, size))
+    report.removed = sorted(set(old_files) - seen)
+    return plan
+
+
+class _Stream:
+    """Ingested files waiting for vectors; flushed to the writer every ``STREAM_PASSAGES``
+    passages so that memory holds one batch, not the corpus."""
+
+    def __init__(
+        self, writer: IndexWriter, lazy: LazyEmbedder, report: BuildReport, bar: tqdm
+    ) -> None:
+        self.writer, self.lazy, self.report, self.bar = writer, lazy, report, bar
+        self.pending: list[tuple[str, list[StoredChunk]]] = []
+        self.passages = 0
+
+    def add(self, rel: str, chunks: list[StoredChunk]) -> None:
+        self.pending.append((rel, chunks))
+        self.passages += len(chunks)
+        if self.passages >= STREAM_PASSAGES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        mark = time.perf_counter()
+        hashes = {sc.passage_hash for _, chunks in self.pending for sc in chunks}
+        known = self.writer.reusable_vectors(hashes)
+        missing: dict[str, str] = {}
+        for _, chunks in self.pending:
+            for sc in chunks:
+                if sc.passage_hash not in known:
+                    missing.setdefault(sc.passage_hash, sc.passage)
+        self.report.timings["write"] += time.perf_counter() - mark
+        if missing:
+            mark = time.perf_counter()
+            fresh = embed_passages(self.lazy, list(missing.values()), bar=self.bar)
+            known.update(zip(missing, fresh, strict=True))
+            self.report.timings["embed"] += time.perf_counter() - mark
+        mark = time.perf_counter()
+        for rel, chunks in self.pending:
+            self.report.embedded += sum(1 for sc in chunks if sc.passage_hash in missing)
+            dim = self.lazy.get().dim if not known else len(next(iter(known.values())))
+            vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+            for i, sc in enumerate(chunks):
+                vectors[i] = known[sc.passage_hash]
+            self.writer.put_file(rel, chunks, vectors)
+        self.report.timings["write"] += time.perf_counter() - mark
+        self.pending, self.passages = [], 0
+
+
+def _ingest(
+    plan: _Plan, previous: Manifest | None, stream: _Stream, report: BuildReport, progress: bool
+) -> dict[str, FileEntry]:
+    """Ingest the planned files into ``stream``; the manifest entries of what ends up indexed."""
+    old_files = previous.files if previous else {}
+    entries = dict(plan.keep)
+    bar = tqdm(plan.ingest, desc="reading", unit="file", disable=not progress, dynamic_ncols=True)
+    for sf, digest, size in bar:
+        prior = old_files.get(sf.rel)
+        mark = time.perf_counter()
         try:
             chunks = ingest_file(sf.path, sf.rel)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the build
@@ -201,13 +225,13 @@ def _plan(
                 message = f"{sf.path}: could not be processed ({type(exc).__name__}: {exc})"
             if prior is not None:
                 message += " (the previously indexed version is kept)"
-                plan.per_file[sf.rel] = _CARRY
-                plan.hashes[sf.rel], plan.sizes[sf.rel] = prior.sha256, prior.size
+                entries[sf.rel] = prior
                 report.kept.append(sf.rel)
             report.failed.append(_failure(sf, kind, message))
             continue
-        plan.per_file[sf.rel] = [stored_chunk(c, sf.rel) for c in chunks]
-        plan.hashes[sf.rel], plan.sizes[sf.rel] = digest, size
+        stored = [stored_chunk(c, sf.rel) for c in chunks]
+        report.timings["read"] += time.perf_counter() - mark
+        entries[sf.rel] = FileEntry(sha256=digest, chunks=len(stored), size=size)
         if prior is None:
             report.added.append(sf.rel)
         elif digest != prior.sha256:
@@ -215,22 +239,9 @@ def _plan(
         else:
             report.unchanged += 1
             report.reingested += 1
-    report.removed = sorted(set(old_files) - set(plan.per_file))
-    return plan
-
-
-def _assemble(plan: _Plan, prev: _Previous | None) -> list[StoredChunk]:
-    """The new generation's chunks in file order; carried ones keep their old ``row``."""
-    carried: dict[str, list[StoredChunk]] = {}
-    if prev is not None:
-        carry = [rel for rel, v in plan.per_file.items() if v == _CARRY]
-        for sc in prev.table.stored(carry):
-            carried.setdefault(sc.file_rel, []).append(sc)
-    stored: list[StoredChunk] = []
-    for rel in sorted(plan.per_file):
-        v = plan.per_file[rel]
-        stored.extend(carried.get(rel, []) if v == _CARRY else v)  # type: ignore[arg-type]
-    return stored
+        stream.add(sf.rel, stored)
+    stream.flush()
+    return entries
 
 
 def _nothing_changed(report: BuildReport, manifest: Manifest, kind: str) -> bool:
@@ -239,53 +250,6 @@ def _nothing_changed(report: BuildReport, manifest: Manifest, kind: str) -> bool
         and manifest.dense == kind
         and manifest.normalization == NORMALIZATION
     )
-
-
-def _write(
-    index_dir: Path, lazy: LazyEmbedder, prev: _Previous | None, plan: _Plan,
-    stored: list[StoredChunk], kind: str, pipeline: str, report: BuildReport, progress: bool,
-) -> tuple[Path, str]:  # fmt: skip
-    """Vectors (carried by row, reused by passage, or embedded), then the new generation."""
-    by_hash = prev.table.rows_by_hash() if prev is not None else {}
-    source = np.array(
-        [sc.row if sc.row >= 0 else by_hash.get(sc.passage_hash, -1) for sc in stored],
-        dtype=np.int64,
-    )
-    to_embed = np.flatnonzero(source < 0)
-    fresh = None
-    mark = time.perf_counter()
-    if len(to_embed):
-        fresh = embed_passages(lazy, [stored[i].passage for i in to_embed], progress)
-    report.timings["embed"] = time.perf_counter() - mark
-    if lazy.loaded or prev is None:
-        emb = lazy.get()
-        model, dim, backend = emb.model_name, emb.dim, getattr(emb, "backend", None)
-        if prev is not None:
-            check_model(prev.manifest, model, index_dir, dim=dim)
-    else:
-        model, dim, backend = prev.manifest.model, prev.manifest.dim, prev.manifest.backend
-    vectors = np.zeros((len(stored), dim), dtype=np.float32)
-    if prev is not None and (source >= 0).any():
-        vectors[source >= 0] = np.asarray(prev.dense.vectors[source[source >= 0]])
-    if fresh is not None:
-        vectors[to_embed] = fresh
-    report.embedded = int(len(to_embed))
-    report.reused = int((source >= 0).sum())
-
-    counts = Counter(sc.file_rel for sc in stored)
-    files = {
-        rel: FileEntry(sha256=plan.hashes[rel], chunks=counts[rel], size=plan.sizes.get(rel, 0))
-        for rel in sorted(plan.per_file)
-    }
-    manifest = Manifest(
-        model=model, dim=dim, files=files, chunks=len(stored),
-        normalization=dict(NORMALIZATION), dense=kind, pipeline=pipeline, backend=backend,
-        created=now_iso(),
-    )  # fmt: skip
-    mark = time.perf_counter()
-    gen = write_generation(index_dir, stored, vectors, manifest, progress=progress)
-    report.timings["write"] = time.perf_counter() - mark
-    return gen, model
 
 
 def build_index(
@@ -312,31 +276,46 @@ def build_index(
     model = embedder.model_name if embedder is not None else settings.embed_model
     report = BuildReport(
         added=[], updated=[], removed=[], unchanged=0, failed=[], chunks=0, seconds=0.0,
-        index_dir=str(index_dir),
+        index_dir=str(index_dir), timings={"read": 0.0, "embed": 0.0, "write": 0.0},
     )  # fmt: skip
-    with build_lock(index_dir):
-        remove_stale_generations(index_dir)  # left behind by a build that was killed
-        prev = _open_previous(index_dir, model, rebuild)
-        try:
-            pipeline = pipeline_fingerprint()
-            plan = _plan(discover([Path(p) for p in paths]), prev, pipeline, report, progress)
-            stored = _assemble(plan, prev)
-            report.timings["read"] = time.perf_counter() - started
-
-            kind = dense_kind(settings, len(stored), dense)
-            if prev is not None and _nothing_changed(report, prev.manifest, kind):
-                # Same files, same code, same settings: the live generation stays as it is.
-                report.reused = len(stored)
-                gen, model = current_generation(index_dir), prev.manifest.model
+    writer = open_writer(index_dir, settings, rebuild=rebuild, dense=dense, progress=progress)
+    with writer:
+        previous = writer.previous
+        if previous is not None:
+            check_model(previous, model, index_dir)
+        pipeline = pipeline_fingerprint()
+        plan = _plan(discover([Path(p) for p in paths]), previous, pipeline, report, progress)
+        with tqdm(
+            total=0, desc="embedding", unit="passage", disable=not progress,
+            dynamic_ncols=True, file=sys.stderr,
+        ) as bar:  # fmt: skip
+            entries = _ingest(plan, previous, _Stream(writer, lazy, report, bar), report, progress)
+        for rel in report.removed:
+            writer.delete_file(rel)
+        total = sum(e.chunks for e in entries.values())
+        report.reused = total - report.embedded
+        kind = dense_kind(settings, total, dense)
+        if previous is not None and _nothing_changed(report, previous, kind):
+            # Same files, same code, same settings: the live snapshot stays as it is.
+            version, model = previous.generation, previous.model
+        else:
+            if lazy.loaded or previous is None:
+                emb = lazy.get()
+                model, dim, backend = emb.model_name, emb.dim, getattr(emb, "backend", None)
+                if previous is not None:
+                    check_model(previous, model, index_dir, dim=dim)
             else:
-                gen, model = _write(
-                    index_dir, lazy, prev, plan, stored, kind, pipeline, report, progress
-                )
-        finally:
-            if prev is not None:
-                prev.table.close()
-    report.chunks = len(stored)
-    report.generation = gen.name
+                model, dim, backend = previous.model, previous.dim, previous.backend
+            manifest = Manifest(
+                model=model, dim=dim, files=dict(sorted(entries.items())), chunks=total,
+                normalization=dict(NORMALIZATION), dense=kind, pipeline=pipeline,
+                backend=backend, created=now_iso(),
+            )  # fmt: skip
+            mark = time.perf_counter()
+            version = writer.commit(manifest)
+            report.timings["write"] += time.perf_counter() - mark
+    report.chunks = total
+    report.generation = version
     report.model = model
     report.dense = kind
     report.seconds = time.perf_counter() - started

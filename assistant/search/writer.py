@@ -7,6 +7,7 @@ evaluation runner) both end here. Until the commit swaps ``CURRENT`` nothing wri
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -28,11 +29,9 @@ from assistant.search.store import (
     FileEntry,
     Manifest,
     StoredChunk,
-    build_lock,
     commit_generation,
     current_generation,
     new_generation,
-    remove_stale_generations,
     write_chunk_table,
     write_manifest,
 )
@@ -69,15 +68,30 @@ class LazyEmbedder:
         return self._embedder is not None
 
 
-def embed_passages(lazy: LazyEmbedder, texts: Sequence[str], progress: bool) -> np.ndarray:
-    """Passage vectors for ``texts``, longest first so each batch pads to similar lengths."""
+def embed_passages(
+    lazy: LazyEmbedder, texts: Sequence[str], progress: bool = False, *, bar: tqdm | None = None
+) -> np.ndarray:
+    """Passage vectors for ``texts``, longest first so each batch pads to similar lengths.
+
+    Progress goes to ``bar`` when given (its total grows by ``len(texts)``), else to a new bar.
+    """
     emb = lazy.get()
     out = np.zeros((len(texts), emb.dim), dtype=np.float32)
     order = np.argsort([-len(t) for t in texts], kind="stable")
-    with tqdm(
-        total=len(texts), desc="embedding", unit="passage", disable=not progress,
-        dynamic_ncols=True, file=sys.stderr,
-    ) as bar:  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        if bar is None:
+            bar = stack.enter_context(
+                tqdm(
+                    total=0,
+                    desc="embedding",
+                    unit="passage",
+                    disable=not progress,
+                    dynamic_ncols=True,
+                    file=sys.stderr,
+                )  # fmt: skip
+            )
+        bar.total = (bar.total or 0) + len(texts)
+        bar.refresh()
         for i in range(0, len(texts), EMBED_BATCH):
             idx = order[i : i + EMBED_BATCH]
             vecs = np.asarray(
@@ -155,26 +169,49 @@ def index_chunks(
     ``file_of`` gives the file key each chunk is listed under in the manifest. Returns the
     committed generation directory; open it with ``Retriever.open(index_dir, ...)``.
     """
+    from assistant.search.backends import open_writer
+
     settings = settings or load_settings()
     lazy = LazyEmbedder(settings, embedder)
     index_dir = Path(index_dir)
-    with build_lock(index_dir):
-        remove_stale_generations(index_dir)
-        stored = [stored_chunk(c, file_of(c)) for c in chunks]
-        vectors = embed_passages(lazy, [sc.passage for sc in stored], progress)
+    with open_writer(index_dir, settings, rebuild=True, dense=dense, progress=progress) as writer:
+        by_file: dict[str, list[StoredChunk]] = {}
+        for c in chunks:
+            sc = stored_chunk(c, file_of(c))
+            by_file.setdefault(sc.file_rel, []).append(sc)
+        with tqdm(
+            total=0, desc="embedding", unit="passage", disable=not progress,
+            dynamic_ncols=True, file=sys.stderr,
+        ) as bar:  # fmt: skip
+            rels = list(by_file)
+            for start in range(0, len(rels), 256):  # stream: embed, write, forget
+                part = rels[start : start + 256]
+                texts = [sc.passage for rel in part for sc in by_file[rel]]
+                vectors = embed_passages(lazy, texts, bar=bar)
+                offset = 0
+                for rel in part:
+                    n = len(by_file[rel])
+                    writer.put_file(rel, by_file.pop(rel), vectors[offset : offset + n])
+                    offset += n
         emb = lazy.get()
-        counts: dict[str, int] = {}
-        for sc in stored:
-            counts[sc.file_rel] = counts.get(sc.file_rel, 0) + 1
+        total = len(chunks)
         manifest = Manifest(
             model=emb.model_name,
             dim=emb.dim,
-            files={rel: FileEntry(sha256="", chunks=n) for rel, n in counts.items()},
-            chunks=len(stored),
+            files={rel: FileEntry(sha256="", chunks=n) for rel, n in _counts(chunks, file_of)},
+            chunks=total,
             normalization=dict(NORMALIZATION),
-            dense=dense_kind(settings, len(stored), dense),
+            dense=dense_kind(settings, total, dense),
             pipeline="chunks",
             backend=getattr(emb, "backend", None),
             created=now_iso(),
         )
-        return write_generation(index_dir, stored, vectors, manifest, progress=progress)
+        writer.commit(manifest)
+    return current_generation(index_dir)  # type: ignore[return-value]
+
+
+def _counts(chunks: Sequence[Chunk], file_of: Callable[[Chunk], str]) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for c in chunks:
+        counts[file_of(c)] = counts.get(file_of(c), 0) + 1
+    return list(counts.items())
