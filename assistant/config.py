@@ -27,7 +27,8 @@ class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
     cache_dir: Path = _default_cache_dir()  # where the offline model is built
-    # Hybrid fusion
+    # Hybrid fusion: "convex" (normalised scores, assistant.search.fusion) or "rrf"
+    fusion: str = "convex"
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0

@@ -22,6 +22,7 @@ from types import TracebackType
 import numpy as np
 
 from assistant.records import Chunk, DocumentMeta
+from assistant.search.analysis import Analyzer
 from assistant.search.store import FileEntry, Manifest, StoredChunk
 
 Scored = list[tuple[int, float]]  # (chunk id, score), best first
@@ -52,7 +53,7 @@ class SearchFilters:
 @dataclass(frozen=True)
 class LexicalQuery:
     """A keyword query: the normalized text (for engines that analyse it themselves) and the
-    tokens the index was built with (``assistant.text.tokenize``)."""
+    tokens the index was built with (``SearchBackend.analyzer``)."""
 
     text: str
     tokens: tuple[str, ...]
@@ -70,6 +71,12 @@ class SearchBackend(ABC):
     @abstractmethod
     def version(self) -> str:
         """A label of this snapshot (changes with every commit)."""
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """How this snapshot's keyword index tokenizes (queries must use the same); by default
+        plain jieba words, for a backend that stores no analysis of its own."""
+        return Analyzer(words=(), bigrams=False)
 
     @abstractmethod
     def count(self) -> int:

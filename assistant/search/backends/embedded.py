@@ -14,6 +14,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.records import Chunk, DocumentMeta
+from assistant.search.analysis import Analyzer
 from assistant.search.backends.base import (
     IndexWriter,
     LexicalQuery,
@@ -71,8 +72,10 @@ class EmbeddedBackend(SearchBackend):
         table: ChunkTable,
         dense: DenseIndex,
         lexical: LexicalIndex,
+        analyzer: Analyzer,
     ) -> None:
         self.index_dir = index_dir
+        self._analyzer = analyzer
         self.generation = generation
         self._manifest = manifest
         self._table = table
@@ -94,6 +97,7 @@ class EmbeddedBackend(SearchBackend):
                 table = ChunkTable(gen / CHUNKS_FILE)
                 dense = DenseIndex.load(gen)
                 lexical = LexicalIndex.load(gen)
+                analyzer = Analyzer.load(gen)
             except FileNotFoundError as exc:
                 last_error = exc
                 if current_generation(index_dir) != gen:
@@ -108,7 +112,7 @@ class EmbeddedBackend(SearchBackend):
                     f"{len(dense)} vectors, {len(lexical)} BM25 documents); rebuild it with "
                     f"`assistant index --rebuild --index-dir {index_dir}`"
                 )
-            return cls(index_dir, gen, manifest, table, dense, lexical)
+            return cls(index_dir, gen, manifest, table, dense, lexical, analyzer)
         raise IndexNotFoundError(f"could not open the index at {index_dir}: {last_error}")
 
     @property
@@ -118,6 +122,10 @@ class EmbeddedBackend(SearchBackend):
     @property
     def version(self) -> str:
         return self.generation.name
+
+    @property
+    def analyzer(self) -> Analyzer:
+        return self._analyzer
 
     def count(self) -> int:
         return len(self._table)

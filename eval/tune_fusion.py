@@ -1,0 +1,159 @@
+"""Choose the convex-fusion weights on dev queries, and report a split with every ranking.
+
+Each query's candidates (both channels' top lists, their raw scores and the in-item evidence,
+``Retriever.candidates``) are gathered once; every weighting is then ranked offline
+(``fusion.convex_fusion``) and scored with the project's metrics. The same candidates give the
+single-channel rankings (``bm25`` and ``dense``: the candidates sorted by that channel's
+score) and ``rrf`` (weighted RRF k=60 of those two rankings), so one pass compares them all.
+
+Query splits: the policy set's own ``split`` field; for a BEIR set, the queries whose id hashes
+even are dev and odd are test (``--n`` of each, in hash order), so dev and test are disjoint.
+
+    python eval/tune_fusion.py --policy-index DIR --beir-index DIR --beir ../shared/... \\
+        --split dev --grid          # choose weights on dev
+    python eval/tune_fusion.py ... --split test   # report test once, with the chosen weights
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from assistant.config import load_settings
+from assistant.evaluation.datasets import in_split, load_beir, load_policy_queries
+from assistant.evaluation.matching import qrels_for, units_for
+from assistant.evaluation.metrics import METRICS, dedupe, evaluate
+from assistant.evaluation.runner import _safe_name
+from assistant.records import Chunk
+from assistant.search.fusion import Candidates, FusionWeights, convex_fusion, weighted_rrf
+from assistant.search.retriever import Retriever
+
+DEPTH = 150  # as in `assistant eval` (30 hits fetched → 5 × 30 candidates per channel)
+
+
+@dataclass
+class Gathered:
+    name: str
+    qrels: dict[str, dict[str, int]]
+    types: dict[str, str]
+    cands: dict[str, Candidates]
+    units: dict[str, dict[int, list[str]]]  # query → row → relevance units
+
+
+def beir_half(qids: list[str], split: str, n: int) -> list[str]:
+    def h(q: str) -> int:
+        return int(hashlib.sha1(q.encode()).hexdigest(), 16)
+
+    want = 0 if split == "dev" else 1
+    return sorted((q for q in qids if h(q) % 2 == want), key=h)[:n]
+
+
+def gather(
+    name: str,
+    retriever: Retriever,
+    queries: dict[str, str],
+    qrels: dict[str, dict[str, int]],
+    units_of: Callable[[str, Chunk], list[str]],
+    types: dict[str, str] | None = None,
+) -> Gathered:
+    cands: dict[str, Candidates] = {}
+    units: dict[str, dict[int, list[str]]] = {}
+    for qid, text in tqdm(queries.items(), desc=name, leave=False, file=sys.stderr):
+        c, chunks = retriever.candidates(text, depth=DEPTH)
+        cands[qid] = c
+        units[qid] = {row: units_of(qid, chunks[row]) for row in c.rows}
+    return Gathered(name, qrels, types or {}, cands, units)
+
+
+def rank(c: Candidates, how: str, w: FusionWeights) -> list[int]:
+    by_dense = sorted(c.rows, key=lambda r: (-c.dense.get(r, 0.0), r))
+    by_lex = [r for r in sorted(c.rows, key=lambda r: (-c.lexical.get(r, 0.0), r)) if c.lexical[r] > 0]
+    if how == "dense":
+        return by_dense
+    if how == "bm25":
+        return by_lex
+    if how == "rrf":
+        return [r for r, _ in weighted_rrf({"dense": by_dense[:DEPTH], "bm25": by_lex[:DEPTH]})]
+    return [r for r, _ in convex_fusion(c, w)]
+
+
+def score(g: Gathered, how: str, w: FusionWeights, metrics=METRICS) -> tuple[dict, dict]:
+    ranked = {
+        q: dedupe(u for r in rank(c, how, w)[:30] for u in g.units[q][r])
+        for q, c in g.cands.items()
+    }
+    mean, per_query = evaluate(g.qrels, ranked, metrics)
+    by_type: dict[str, float] = {}
+    for t in sorted(set(g.types.values())):
+        ids = [q for q, qt in g.types.items() if qt == t]
+        by_type[t] = sum(per_query[q]["ndcg@10"] for q in ids) / len(ids)
+    return mean, by_type
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--policy", type=Path, default=Path("eval/policy_queries.jsonl"))
+    ap.add_argument("--policy-index", type=Path, required=True)
+    ap.add_argument("--beir", type=Path, action="append", default=[])
+    ap.add_argument("--beir-index", type=Path, help="--keep-index directory of `assistant eval`")
+    ap.add_argument("--split", choices=("dev", "test"), default="dev")
+    ap.add_argument("--n", type=int, default=300, help="BEIR queries per split")
+    ap.add_argument("--grid", action="store_true", help="search the weights (dev only)")
+    args = ap.parse_args()
+    if args.grid and args.split != "dev":
+        ap.error("weights are chosen on dev only")
+    settings = load_settings()
+    sets: list[Gathered] = []
+    retriever = Retriever.open(args.policy_index, settings)
+    embedder = retriever.embedder()
+    qs = [q for q in in_split(load_policy_queries(args.policy), args.split) if q.answerable]
+    by_id = {q.id: q for q in qs}
+    sets.append(
+        gather("policy", retriever, {q.id: q.query for q in qs}, {q.id: qrels_for(q) for q in qs},
+               lambda qid, c: units_for(by_id[qid], c), {q.id: q.type for q in qs})  # fmt: skip
+    )
+    retriever.close()
+    for folder in args.beir:
+        ds = load_beir(folder)
+        ids = beir_half([q for q in ds.queries if q in ds.qrels], args.split, args.n)
+        r = Retriever.open(args.beir_index / _safe_name(ds.name), settings, embedder=embedder)
+        sets.append(
+            gather(ds.name, r, {q: ds.queries[q] for q in ids}, {q: ds.qrels[q] for q in ids},
+                   lambda _q, c: [c.doc.doc_id])  # fmt: skip
+        )
+        r.close()
+
+    chosen = retriever.fusion_weights
+    if args.grid:
+        grid = itertools.product(
+            (0.5, 1.0), (0.25, 0.5, 0.75, 1.0, 1.5, 2.0), (0.0, 0.25, 0.5, 1.0, 2.0), (0.0, 1.0)
+        )
+        results = []
+        for d, lx, s, lean in grid:
+            w = FusionWeights(dense=d, lexical=lx, sentence=s, lean=lean)
+            vals = [score(g, "convex", w, ("ndcg@10",))[0]["ndcg@10"] for g in sets]
+            results.append((sum(vals) / len(vals), vals, w))
+        results.sort(key=lambda t: -t[0])
+        for mean, vals, w in results[:10]:
+            print(f"{mean:.4f} {[round(v, 4) for v in vals]} {asdict(w)}")
+        chosen = results[0][2]
+    out = {"split": args.split, "weights": asdict(chosen), "sets": {}}
+    for g in sets:
+        out["sets"][g.name] = {}
+        for how in ("bm25", "dense", "rrf", "convex"):
+            mean, by_type = score(g, how, chosen)
+            out["sets"][g.name][how] = {"n": len(g.qrels), **mean, "by_type": by_type}
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
