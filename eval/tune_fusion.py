@@ -29,10 +29,11 @@ from tqdm import tqdm
 
 from assistant.config import load_settings
 from assistant.evaluation.datasets import in_split, load_beir, load_policy_queries
-from assistant.evaluation.matching import qrels_for, units_for
+from assistant.evaluation.matching import qrels_for, same_file, units_for
 from assistant.evaluation.metrics import METRICS, dedupe, evaluate
 from assistant.evaluation.runner import _safe_name
-from assistant.records import Chunk
+from assistant.records import Chunk, Hit
+from assistant.search.documents import rank_documents
 from assistant.search.fusion import Candidates, FusionWeights, convex_fusion, weighted_rrf
 from assistant.search.retriever import Retriever
 
@@ -46,6 +47,8 @@ class Gathered:
     types: dict[str, str]
     cands: dict[str, Candidates]
     units: dict[str, dict[int, list[str]]]  # query → row → relevance units
+    chunks: dict[str, dict[int, Chunk]]  # query → row → chunk
+    files: dict[str, set[str]]  # query → files of its grade-2 labels (policy set only)
 
 
 def beir_half(qids: list[str], split: str, n: int) -> list[str]:
@@ -63,19 +66,48 @@ def gather(
     qrels: dict[str, dict[str, int]],
     units_of: Callable[[str, Chunk], list[str]],
     types: dict[str, str] | None = None,
+    files: dict[str, set[str]] | None = None,
 ) -> Gathered:
     cands: dict[str, Candidates] = {}
     units: dict[str, dict[int, list[str]]] = {}
+    kept: dict[str, dict[int, Chunk]] = {}
     for qid, text in tqdm(queries.items(), desc=name, leave=False, file=sys.stderr):
         c, chunks = retriever.candidates(text, depth=DEPTH)
         cands[qid] = c
         units[qid] = {row: units_of(qid, chunks[row]) for row in c.rows}
-    return Gathered(name, qrels, types or {}, cands, units)
+        kept[qid] = chunks
+    return Gathered(name, qrels, types or {}, cands, units, kept, files or {})
+
+
+def document_hit1(g: Gathered, how: str, w: FusionWeights) -> dict[str, float]:
+    """Share of queries whose first item / first ranked document is in a labelled file."""
+    item = docs = 0
+    for q, c in g.cands.items():
+        fused = rank(c, how, w)
+        if not fused:
+            continue
+        hits = [Hit(chunk=g.chunks[q][r], score=s) for r, s in scored(c, how, w)[:50]]
+        item += any(same_file(f, g.chunks[q][fused[0]]) for f in g.files[q])
+        top = rank_documents(hits)
+        docs += bool(top) and any(same_file(f, top[0].hits[0].chunk) for f in g.files[q])
+    return {"item_hit@1": item / len(g.cands), "document_hit@1": docs / len(g.cands)}
+
+
+def scored(c: Candidates, how: str, w: FusionWeights) -> list[tuple[int, float]]:
+    """(row, score) best first, scores positive, for document aggregation."""
+    if how == "convex":
+        return convex_fusion(c, w)
+    if how == "rrf":
+        return weighted_rrf({"dense": rank(c, "dense", w), "bm25": rank(c, "bm25", w)})
+    key = c.dense if how == "dense" else c.lexical
+    return [(r, key.get(r, 0.0)) for r in rank(c, how, w)]
 
 
 def rank(c: Candidates, how: str, w: FusionWeights) -> list[int]:
     by_dense = sorted(c.rows, key=lambda r: (-c.dense.get(r, 0.0), r))
-    by_lex = [r for r in sorted(c.rows, key=lambda r: (-c.lexical.get(r, 0.0), r)) if c.lexical[r] > 0]
+    by_lex = [
+        r for r in sorted(c.rows, key=lambda r: (-c.lexical.get(r, 0.0), r)) if c.lexical[r] > 0
+    ]
     if how == "dense":
         return by_dense
     if how == "bm25":
@@ -117,8 +149,15 @@ def main() -> int:
     qs = [q for q in in_split(load_policy_queries(args.policy), args.split) if q.answerable]
     by_id = {q.id: q for q in qs}
     sets.append(
-        gather("policy", retriever, {q.id: q.query for q in qs}, {q.id: qrels_for(q) for q in qs},
-               lambda qid, c: units_for(by_id[qid], c), {q.id: q.type for q in qs})  # fmt: skip
+        gather(
+            "policy",
+            retriever,
+            {q.id: q.query for q in qs},
+            {q.id: qrels_for(q) for q in qs},
+            lambda qid, c: units_for(by_id[qid], c),
+            {q.id: q.type for q in qs},
+            {q.id: {p.file for p in q.relevant if p.grade >= 2} for q in qs},
+        )  # fmt: skip
     )
     retriever.close()
     for folder in args.beir:
@@ -126,8 +165,13 @@ def main() -> int:
         ids = beir_half([q for q in ds.queries if q in ds.qrels], args.split, args.n)
         r = Retriever.open(args.beir_index / _safe_name(ds.name), settings, embedder=embedder)
         sets.append(
-            gather(ds.name, r, {q: ds.queries[q] for q in ids}, {q: ds.qrels[q] for q in ids},
-                   lambda _q, c: [c.doc.doc_id])  # fmt: skip
+            gather(
+                ds.name,
+                r,
+                {q: ds.queries[q] for q in ids},
+                {q: ds.qrels[q] for q in ids},
+                lambda _q, c: [c.doc.doc_id],
+            )  # fmt: skip
         )
         r.close()
 
@@ -151,6 +195,8 @@ def main() -> int:
         for how in ("bm25", "dense", "rrf", "convex"):
             mean, by_type = score(g, how, chosen)
             out["sets"][g.name][how] = {"n": len(g.qrels), **mean, "by_type": by_type}
+            if g.files:
+                out["sets"][g.name][how].update(document_hit1(g, how, chosen))
     print(json.dumps(out, ensure_ascii=False, indent=1))
     return 0
 

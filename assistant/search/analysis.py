@@ -84,13 +84,16 @@ class Analyzer:
 
     def uses_words(self, text: str) -> bool:
         """True when ``text`` contains a dictionary word (its tokens differ from plain jieba's)."""
-        return self._pattern is not None and self._pattern.search(normalize(text).lower()) is not None
-
+        return (
+            self._pattern is not None and self._pattern.search(normalize(text).lower()) is not None
+        )
 
     def retokenize(self, stored: Sequence[StoredChunk]) -> list[StoredChunk]:
         """``stored`` with the tokens of this analyzer (only passages with a word change)."""
         return [
-            replace(sc, tokens=tuple(self.tokens(sc.passage))) if self.uses_words(sc.passage) else sc
+            replace(sc, tokens=tuple(self.tokens(sc.passage)))
+            if self.uses_words(sc.passage)
+            else sc
             for sc in stored
         ]
 

@@ -229,7 +229,9 @@ class Retriever:
 
     def lexical_query(self, query: str) -> LexicalQuery:
         """The keyword query, tokenized as this index's keyword channel was."""
-        return LexicalQuery(text=normalize(query), tokens=tuple(self.backend.analyzer.tokens(query)))
+        return LexicalQuery(
+            text=normalize(query), tokens=tuple(self.backend.analyzer.tokens(query))
+        )
 
     def _candidates(
         self,

@@ -76,6 +76,8 @@ class EmbeddedBackend(SearchBackend):
     ) -> None:
         self.index_dir = index_dir
         self._analyzer = analyzer
+        # BM25 scores every passage at once; fusion asks for some of them again per query.
+        self._last_lexical: tuple[tuple[str, ...], np.ndarray] | None = None
         self.generation = generation
         self._manifest = manifest
         self._table = table
@@ -151,7 +153,7 @@ class EmbeddedBackend(SearchBackend):
         allowed = self._allowed(filters)
         if allowed is not None and len(allowed) == 0:
             return []
-        rows, scores = top_k(self._lexical.scores(query.tokens), k, allowed, minimum=0.0)
+        rows, scores = top_k(self._lexical_all(query.tokens), k, allowed, minimum=0.0)
         return list(zip(rows.tolist(), scores.tolist(), strict=True))
 
     def dense_scores(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
@@ -161,8 +163,16 @@ class EmbeddedBackend(SearchBackend):
     def lexical_scores(self, query: LexicalQuery, ids: Sequence[int]) -> dict[int, float]:
         if not ids:
             return {}
-        scores = self._lexical.scores(query.tokens)
+        scores = self._lexical_all(query.tokens)
         return {int(i): float(scores[int(i)]) if len(scores) else 0.0 for i in ids}
+
+    def _lexical_all(self, tokens: tuple[str, ...]) -> np.ndarray:
+        last = self._last_lexical
+        if last is not None and last[0] == tokens:
+            return last[1]
+        scores = self._lexical.scores(tokens)
+        self._last_lexical = (tokens, scores)
+        return scores
 
     def phrase_search(
         self, key: str, k: int, filters: SearchFilters | None = None
