@@ -11,6 +11,11 @@
 
 The backend is ONNX int8 by default (about 10x torch fp32 on a 2-core CPU), falling back to ONNX
 fp32 or torch when a model directory has no such file. Models are cached per process.
+
+``load_query_embedder`` is what searching uses: for a mean-pooled, normalized model with an ONNX
+file it runs ONNX Runtime and the ``tokenizers`` tokenizer directly (``OnnxEmbedder``), so a
+query never imports torch, transformers or sentence-transformers; building keeps
+sentence-transformers, and any other model falls back to it.
 """
 
 from __future__ import annotations
@@ -127,6 +132,141 @@ class Embedder:
         return out
 
 
+class OnnxEmbedder:
+    """Encoding with ONNX Runtime and ``tokenizers`` only: tokenize (truncated to the model's
+    maximum length), run the transformer, mean-pool over the attention mask, L2-normalize:
+    the pipeline sentence-transformers runs for these models, without importing it."""
+
+    def __init__(
+        self, *, model_name: str, model_path: Path, onnx_file: str, backend: str,
+        query_prompt: str, passage_prompt: str, max_length: int,
+    ) -> None:  # fmt: skip
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.model_name = model_name
+        self.model_path = model_path
+        self.backend = backend
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length)
+        self._tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = cpu_threads()
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            str(model_path / onnx_file), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"OnnxEmbedder(model_name={self.model_name!r}, backend={self.backend!r})"
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 (n, dim), L2-normalized, with the model's query prompt."""
+        return self._encode([self.query_prompt + t for t in _strings(texts)])
+
+    def embed_passages(self, texts: Sequence[str], **_kw: Any) -> np.ndarray:
+        """float32 (n, dim), L2-normalized, with the passage prompt."""
+        return self._encode([self.passage_prompt + t for t in _strings(texts)])
+
+    def _encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        with self._lock:
+            for start in range(0, len(texts), batch_size):
+                idx = order[start : start + batch_size]
+                encodings = self._tokenizer.encode_batch([texts[i] for i in idx])
+                width = max(len(e.ids) for e in encodings)
+                ids = np.zeros((len(idx), width), np.int64)
+                mask = np.zeros((len(idx), width), np.int64)
+                for row, e in enumerate(encodings):
+                    ids[row, : len(e.ids)] = e.ids
+                    mask[row, : len(e.ids)] = 1
+                feed = {"input_ids": ids, "attention_mask": mask}
+                if "token_type_ids" in self._inputs:
+                    feed["token_type_ids"] = np.zeros_like(ids)
+                hidden = self._session.run(None, feed)[0]
+                weights = mask[:, :, None].astype(np.float32)
+                pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+                norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+                out[idx] = pooled / np.maximum(norms, 1e-12)
+        return out
+
+
+def _strings(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("pass a list of strings, not a single string")
+    texts = list(texts)
+    bad = next((t for t in texts if not isinstance(t, str)), None)
+    if bad is not None:
+        raise TypeError(f"texts must be strings, got {type(bad).__name__}")
+    return texts
+
+
+MEAN = ("mean", True)  # pooling config: the new field, or the older boolean
+
+
+def onnx_embedder(name: str, path: Path, wanted: str) -> OnnxEmbedder | None:
+    """An ``OnnxEmbedder`` when the model directory is a plain mean-pooled, normalized
+    sentence-transformers model with the wanted ONNX file; None otherwise."""
+    import json
+
+    if wanted not in ("onnx-int8", "onnx"):
+        return None
+    onnx_file = _onnx_file(path, int8=wanted == "onnx-int8")
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        pooling = json.loads((path / modules[1]["path"] / "config.json").read_text("utf-8"))
+        st_config = path / "config_sentence_transformers.json"
+        saved = json.loads(st_config.read_text("utf-8")) if st_config.is_file() else {}
+        bert = path / "sentence_bert_config.json"
+        max_length = json.loads(bert.read_text("utf-8")).get("max_seq_length") or MAX_SEQ_LENGTH
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    if (
+        onnx_file is None
+        or not (path / "tokenizer.json").is_file()
+        or kinds != ["Transformer", "Pooling", "Normalize"]
+        or pooling.get("pooling_mode", pooling.get("pooling_mode_mean_tokens"))
+        not in ("mean", True)
+        or saved.get("default_prompt_name")
+    ):
+        return None
+    query, passage = prompts_for(name, dict(saved.get("prompts") or {}))
+    return OnnxEmbedder(
+        model_name=name, model_path=path, onnx_file=onnx_file, backend=wanted,
+        query_prompt=query, passage_prompt=passage, max_length=min(max_length, MAX_SEQ_LENGTH),
+    )  # fmt: skip
+
+
+_QUERY_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def load_query_embedder(settings: Settings | None = None, *, model: str | None = None) -> Any:
+    """An embedder for queries: ``OnnxEmbedder`` when the model allows it (see
+    ``onnx_embedder``), else the sentence-transformers one of ``load_embedder``. Either has
+    ``model_name``, ``dim``, ``backend``, ``embed_queries`` and ``embed_passages``."""
+    settings = settings if settings is not None else load_settings()
+    name = str(model or settings.embed_model)
+    key = (name, settings.embed_backend)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        if key not in _QUERY_CACHE:
+            path = resolve_model(name, settings.cache_dir)
+            direct = onnx_embedder(name, path, settings.embed_backend)
+            if direct is not None:
+                _QUERY_CACHE[key] = direct
+    if key in _QUERY_CACHE:
+        return _QUERY_CACHE[key]
+    return load_embedder(settings, model=name)
+
+
 _CACHE: dict[tuple[str, str], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -233,8 +373,20 @@ def cpu_threads() -> int:
 # ----------------------------------------------------------------------------- loading
 
 
+def _hf_cache_dir() -> Path:
+    """Where the Hugging Face hub caches models (its documented environment variables)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
+    )
+    return Path(home).expanduser() / "hub"
+
+
 def _hf_cache_snapshot(name: str) -> Path | None:
     """The model's snapshot directory in the local Hugging Face cache, if it is complete."""
+    if not (_hf_cache_dir() / f"models--{name.replace('/', '--')}").is_dir():
+        return None  # not cached: no need to import huggingface_hub to find that out
     try:
         from huggingface_hub import snapshot_download
 

@@ -208,3 +208,22 @@ def test_an_unusable_cache_dir_gets_a_clear_error(tmp_path, monkeypatch):
     not_a_dir.write_text("")
     with pytest.raises(EmbeddingModelError, match="ASSISTANT_CACHE_DIR"):
         resolve_model(DEFAULT_EMBED_MODEL, not_a_dir, progress=False)
+
+
+def test_query_embedder_runs_onnx_directly_with_the_same_vectors(embedder):
+    from assistant.embedding import OnnxEmbedder, onnx_embedder
+
+    direct = onnx_embedder(DEFAULT_EMBED_MODEL, embedder.model_path, "onnx-int8")
+    assert isinstance(direct, OnnxEmbedder)
+    assert (direct.dim, direct.query_prompt, direct.passage_prompt) == (384, "query: ", "passage: ")
+    texts = ["老师能不能有偿补课？", "各地如何落实双减", "第五条 幼儿园应当以游戏为基本活动。" * 40]
+    # one text per call: int8 activations are quantised per batch, so batch mates matter
+    for text in texts:
+        for mine, theirs in (
+            (direct.embed_queries([text]), embedder.embed_queries([text])),
+            (direct.embed_passages([text]), embedder.embed_passages([text], progress=False)),
+        ):
+            assert float(mine[0] @ theirs[0]) >= 0.999
+            assert mine.dtype == np.float32 and abs(np.linalg.norm(mine[0]) - 1) < 1e-5
+    # a model that is not plain mean pooling + normalize is left to sentence-transformers
+    assert onnx_embedder(DEFAULT_EMBED_MODEL, embedder.model_path, "torch") is None

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +34,6 @@ RECIPE = "jieba cut_for_search + corpus dictionary (quoted terms) + Han characte
 _QUOTED = re.compile(r"[“\"「『‘]([^”\"」』’\s]{2,12})[”\"」』’]")
 _HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _PUNCT_ONLY = re.compile(r"^[\W_]+$")
-MIN_TERM_DOCS = 1  # a quoted term is a coinage even when only one passage quotes it
 
 
 def quoted_terms(text: str) -> list[str]:
@@ -76,11 +74,14 @@ class Analyzer:
     @classmethod
     def from_passages(cls, passages: Iterable[str], *, bigrams: bool = True) -> Analyzer:
         """The analyzer of a corpus: every quoted term of its passages is a dictionary word."""
-        counts: Counter[str] = Counter()
-        for text in passages:
-            counts.update(set(quoted_terms(text)))
-        words = sorted(t for t, n in counts.items() if n >= MIN_TERM_DOCS)
-        return cls(words=tuple(words), bigrams=bigrams)
+        return cls(bigrams=bigrams).grown(passages)
+
+    def grown(self, passages: Iterable[str]) -> Analyzer:
+        """This analyzer with the quoted terms of ``passages`` added to its dictionary."""
+        new = {t for text in passages for t in quoted_terms(text)}
+        if new <= set(self.words):
+            return self
+        return Analyzer(words=tuple(sorted(new.union(self.words))), bigrams=self.bigrams)
 
     def uses_words(self, text: str) -> bool:
         """True when ``text`` contains a dictionary word (its tokens differ from plain jieba's)."""

@@ -1,10 +1,10 @@
-"""Dense retrieval: FAISS inner-product search over L2-normalized passage vectors.
+"""Dense retrieval: inner-product search over L2-normalized passage vectors, per segment.
 
-Exact search (``IndexFlatIP``) while the index is small; HNSW (``IndexHNSWFlat`` with inner
-product) once it holds ``hnsw_threshold`` vectors or more, or when asked. The raw vectors are
-kept beside the FAISS file (``vectors.npy``) so that an incremental build copies the vectors of
-unchanged chunks instead of re-embedding them, and so that a filtered search can score exactly
-the rows the filter allows.
+A small segment keeps its vectors as ``vectors.npy`` and is searched exactly with numpy over the
+memory-mapped array; a large one (or any, when asked) is an HNSW graph (FAISS ``IndexHNSWFlat``,
+inner product) whose vector storage is opened memory-mapped too (``IO_FLAG_MMAP_IFC``), so a
+serving process shares the pages with the OS cache instead of copying them. Deleted rows (a
+boolean ``live`` mask) and filters (an explicit row list, scored exactly) apply to both kinds.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ VECTORS_FILE = "vectors.npy"
 FAISS_FILE = "dense.faiss"
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 512  # recall@10 0.978 vs exact at 106k vectors, < 1 ms (eval/README.md)
+HNSW_EF_SEARCH = 512  # recall against exact search: eval/README.md
 DEFAULT_HNSW_THRESHOLD = 50_000
 
 
@@ -40,66 +40,93 @@ def choose_kind(
 
 @dataclass
 class DenseIndex:
-    index: faiss.Index
-    vectors: np.ndarray  # float32 [n × dim], row i ↔ FAISS id i ↔ chunk row i
-    kind: DenseKind
+    """One segment's vectors: row i ↔ segment row i. ``index`` is None for exact search."""
 
-    @property
-    def dim(self) -> int:
-        return int(self.vectors.shape[1])
+    index: faiss.Index | None
+    vectors: np.ndarray | None  # float32 [n × dim] (memory-mapped once saved); None for HNSW
+    kind: DenseKind
+    n: int
+    dim: int
 
     def __len__(self) -> int:
-        return int(self.vectors.shape[0])
+        return self.n
 
     @classmethod
     def build(cls, vectors: np.ndarray, kind: DenseKind = "flat") -> DenseIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be 2-D, got shape {vectors.shape}")
-        dim = vectors.shape[1]
+        n, dim = vectors.shape
         if kind == "hnsw":
             index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        else:
-            index = faiss.IndexFlatIP(dim)
-        if len(vectors):
-            index.add(vectors)
-        return cls(index=index, vectors=vectors, kind=kind)
+            if n:
+                index.add(vectors)
+            return cls(index=index, vectors=None, kind=kind, n=n, dim=dim)
+        return cls(index=None, vectors=vectors, kind=kind, n=n, dim=dim)
 
     def save(self, directory: Path) -> None:
-        np.save(directory / VECTORS_FILE, self.vectors)
-        faiss.write_index(self.index, str(directory / FAISS_FILE))
+        if self.index is not None:
+            faiss.write_index(self.index, str(directory / FAISS_FILE))
+        else:
+            np.save(directory / VECTORS_FILE, self.vectors)
 
     @classmethod
     def load(cls, directory: Path) -> DenseIndex:
+        path = directory / FAISS_FILE
+        if path.is_file():
+            flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
+            index = faiss.read_index(str(path), flags)
+            return cls(index=index, vectors=None, kind="hnsw", n=index.ntotal, dim=index.d)
         vectors = np.load(directory / VECTORS_FILE, mmap_mode="r")
-        index = faiss.read_index(str(directory / FAISS_FILE))
-        kind: DenseKind = "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
-        if index.ntotal != vectors.shape[0]:
-            raise ValueError(
-                f"{directory}: FAISS holds {index.ntotal} vectors but "
-                f"{VECTORS_FILE} holds {vectors.shape[0]}"
-            )
-        return cls(index=index, vectors=vectors, kind=kind)
+        n, dim = vectors.shape
+        return cls(index=None, vectors=vectors, kind="flat", n=n, dim=dim)
+
+    def vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """float32 copies of the vectors at ``rows``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == 0:
+            return np.empty((0, self.dim), dtype=np.float32)
+        if self.vectors is not None:
+            return np.asarray(self.vectors[rows], dtype=np.float32)
+        assert self.index is not None
+        return self.index.reconstruct_batch(rows)
 
     def search(
-        self, query: np.ndarray, k: int, rows: np.ndarray | None = None
+        self,
+        query: np.ndarray,
+        k: int,
+        rows: np.ndarray | None = None,
+        live: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` rows by inner product with ``query`` (only among ``rows`` if given)."""
-        if k <= 0 or len(self) == 0:
+        """Best ``k`` rows by inner product with ``query``: only among ``rows`` if given (scored
+        exactly), never a row whose ``live`` entry is False."""
+        if k <= 0 or self.n == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         if rows is not None:
-            # Filtered: score exactly the allowed rows (a filter rarely allows many).
             rows = np.asarray(rows, dtype=np.int64)
+            if live is not None:
+                rows = rows[live[rows]]
             best, values = top_k(self.scores(q[0], rows), k)
             return rows[best], values
-        k = min(k, len(self))
-        if self.kind == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
-            scores, ids = self.index.search(q, k, params=params)
-        else:
-            scores, ids = self.index.search(q, k)
+        if self.index is None:
+            assert self.vectors is not None
+            scores = np.asarray(self.vectors @ q[0], dtype=np.float32)
+            if live is not None:
+                scores[~live] = -np.inf
+                alive = int(live.sum())
+                if alive == 0:
+                    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+                k = min(k, alive)
+            return top_k(scores, k)
+        k = min(k, self.n)
+        selector = bitmap = None
+        if live is not None and not live.all():
+            bitmap = _bitmap(live)  # must outlive the search
+            selector = faiss.IDSelectorBitmap(len(live), faiss.swig_ptr(bitmap))
+        params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k), sel=selector)
+        scores, ids = self.index.search(q, k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
 
@@ -107,5 +134,10 @@ class DenseIndex:
         """Inner products of ``query`` with the vectors at ``rows``."""
         if len(rows) == 0:
             return np.empty(0, dtype=np.float32)
-        matrix = np.asarray(self.vectors[np.asarray(rows, dtype=np.int64)])
+        matrix = self.vectors_at(rows)
         return (matrix @ np.asarray(query, dtype=np.float32).reshape(-1)).astype(np.float32)
+
+
+def _bitmap(live: np.ndarray) -> np.ndarray:
+    """FAISS ``IDSelectorBitmap`` layout: bit i (little-endian within each byte) set ↔ keep i."""
+    return np.packbits(live.astype(np.uint8), bitorder="little")

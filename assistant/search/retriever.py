@@ -131,9 +131,9 @@ class Retriever:
     def embedder(self) -> Embedder:
         with self._embedder_lock:
             if self._embedder is None:
-                from assistant.embedding import load_embedder
+                from assistant.embedding import load_query_embedder
 
-                emb = load_embedder(self.settings)
+                emb = load_query_embedder(self.settings)
                 check_model(self.manifest, emb.model_name, self.index_dir, dim=emb.dim)
                 self._embedder = emb
             return self._embedder

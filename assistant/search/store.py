@@ -1,22 +1,24 @@
-"""The index directory: generations, the manifest, the SQLite chunk table, atomic commit.
+"""The index directory: generations (commit records), segments, the manifest, atomic commit.
 
 Layout::
 
     index/
       CURRENT              one line: the name of the live generation, e.g. "gen-000007"
       .lock                held (flock) by a running build
-      gen-000007/
-        manifest.json      format version, model + dim, normalization, per-file sha256 + chunks
-        chunks.sqlite      documents and chunks (row id = vector row = BM25 document id)
-        vectors.npy        float32 [chunks × dim], L2-normalized passage vectors
-        dense.faiss        FAISS index over the same vectors (flat IP or HNSW IP)
-        bm25/              bm25s index over the passages' jieba tokens
+      gen-000007/          one commit: small, rewritten by every commit
+        manifest.json      format version, model + dim, normalization, per-file sha256 + chunks,
+                           the live segments and the next free chunk id
+        deleted.npy        int64 ids of chunks deleted (tombstoned) since their segment was written
+      segments/
+        seg-000012/        immutable once written (``assistant.search.segment``): chunk rows,
+                           vectors, BM25 postings for a contiguous range of chunk ids
 
-A build writes a complete new generation beside the live one, fsyncs it, then replaces
-``CURRENT`` atomically (temp file + ``os.replace`` + directory fsync) and only then deletes
-older generations. A reader opens whatever ``CURRENT`` names, so a build killed at any moment
-leaves the previous index untouched; the half-written generation is removed by the next build.
-Generation files are never modified after commit, so readers open SQLite read-only/immutable.
+A commit writes its new segments and a new generation directory beside the live ones, fsyncs
+them, then replaces ``CURRENT`` atomically (temp file + ``os.replace`` + directory fsync) and
+only then deletes older generations and the segments no longer named by the live manifest. A
+reader opens whatever ``CURRENT`` names, so a build killed at any moment leaves the previous
+index untouched; what it half wrote is removed by the next build. Nothing is modified after
+commit, so readers open SQLite read-only/immutable and memory-map the arrays.
 """
 
 from __future__ import annotations
@@ -27,21 +29,21 @@ import json
 import os
 import re
 import shutil
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.records import Chunk, DocumentMeta
+from assistant.records import Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 MANIFEST_FILE = "manifest.json"
-CHUNKS_FILE = "chunks.sqlite"
+DELETED_FILE = "deleted.npy"
+SEGMENTS_DIR = "segments"
 _GEN = re.compile(r"^gen-(\d{6})$")
+_SEG = re.compile(r"^seg-(\d{6})$")
 
 
 class IndexNotFoundError(Exception):
@@ -77,6 +79,8 @@ class Manifest:
     backend: str | None = None
     generation: str = ""
     created: str = ""
+    segments: list[str] = field(default_factory=list)  # live segment names, oldest first
+    next_id: int = 0  # the next chunk id a segment may use
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
@@ -88,6 +92,19 @@ class Manifest:
         files = {k: FileEntry(**v) for k, v in data.get("files", {}).items()}
         known = {f for f in cls.__dataclass_fields__ if f != "files"}
         return cls(files=files, **{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk on its way into the index: the record plus what the retrievers read."""
+
+    chunk: Chunk
+    file_rel: str  # source file key (SourceFile.rel), as in the manifest
+    passage: str  # normalized "path · text" (embedded and keyword-indexed)
+    tokens: tuple[str, ...]  # BM25 tokens of ``passage``
+    passage_hash: str  # vector reuse key
+    phrase: str  # whitespace-free normalized text for exact phrase matching
+    row: int = -1  # row in the segment it was read from
 
 
 # --------------------------------------------------------------------------- generations
@@ -146,8 +163,13 @@ def fsync_tree(path: Path) -> None:
         _fsync_dir(Path(root))
 
 
-def commit_generation(index_dir: Path, gen_dir: Path) -> None:
-    """Make ``gen_dir`` the live index atomically, then delete every other generation."""
+def commit_generation(index_dir: Path, gen_dir: Path, new_segments: Sequence[Path] = ()) -> None:
+    """Make ``gen_dir`` the live index atomically (after flushing it and ``new_segments`` to
+    disk), then delete every other generation and every segment it does not name."""
+    for path in new_segments:
+        fsync_tree(path)
+    if new_segments:
+        _fsync_dir(index_dir / SEGMENTS_DIR)
     fsync_tree(gen_dir)
     tmp = index_dir / f".{CURRENT_FILE}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -160,14 +182,41 @@ def commit_generation(index_dir: Path, gen_dir: Path) -> None:
 
 
 def remove_stale_generations(index_dir: Path) -> list[str]:
-    """Delete generations other than the committed one (call only while holding the lock)."""
+    """Delete generations other than the committed one, and segments its manifest does not
+    name (call only while holding the lock)."""
     current = current_generation(index_dir)
     removed = []
     for path in generation_dirs(index_dir):
         if current is None or path.name != current.name:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
+    live: set[str] = set()
+    if current is not None:
+        try:
+            live = set(read_manifest(current).segments)
+        except (OSError, ValueError, IndexMismatchError):
+            return removed  # unreadable: leave its segments alone
+    for path in segment_dirs(index_dir):
+        if path.name not in live:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
     return removed
+
+
+def segment_dirs(index_dir: Path) -> list[Path]:
+    root = index_dir / SEGMENTS_DIR
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and _SEG.match(p.name))
+
+
+def new_segment_path(index_dir: Path, taken: Iterable[str] = ()) -> Path:
+    """A fresh segment directory path (not created) under ``index_dir/segments``."""
+    root = index_dir / SEGMENTS_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    names = {p.name for p in segment_dirs(index_dir)} | set(taken)
+    numbers = [int(n[4:]) for n in names if _SEG.match(n)]
+    return root / f"seg-{max(numbers, default=0) + 1:06d}"
 
 
 def read_manifest(gen_dir: Path) -> Manifest:
@@ -238,254 +287,3 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         yield
     finally:
         fh.close()
-
-
-# --------------------------------------------------------------------------- chunk table
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as the index keeps it: the record plus what the retrievers read."""
-
-    chunk: Chunk
-    file_rel: str  # source file key (SourceFile.rel), as in the manifest
-    passage: str  # normalized "title · path · text" (embedded and keyword-indexed)
-    tokens: tuple[str, ...]  # BM25 tokens of ``passage``
-    passage_hash: str  # vector reuse key
-    phrase: str  # whitespace-free normalized text for exact phrase matching
-    row: int = -1  # row in the generation it was read from
-
-
-_SCHEMA = """
-CREATE TABLE documents (
-  doc_row INTEGER PRIMARY KEY, file_rel TEXT NOT NULL, doc_id TEXT NOT NULL, file TEXT NOT NULL,
-  source_path TEXT NOT NULL, title TEXT NOT NULL, year INTEGER, region TEXT,
-  region_withheld INTEGER NOT NULL, level TEXT, issuer TEXT, date TEXT, url TEXT,
-  script TEXT NOT NULL
-);
-CREATE TABLE chunks (
-  row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, doc_row INTEGER NOT NULL, file_rel TEXT NOT NULL,
-  path TEXT NOT NULL, label TEXT NOT NULL, text TEXT NOT NULL, start INTEGER NOT NULL,
-  "end" INTEGER NOT NULL, part INTEGER NOT NULL, search_text TEXT NOT NULL,
-  passage TEXT NOT NULL, tokens TEXT NOT NULL, passage_hash TEXT NOT NULL, phrase TEXT NOT NULL
-);
-CREATE INDEX chunks_doc ON chunks(doc_row);
-CREATE INDEX chunks_file ON chunks(file_rel);
-CREATE INDEX chunks_hash ON chunks(passage_hash);
-CREATE INDEX documents_doc_id ON documents(doc_id);
-"""
-_TOKEN_SEP = "\x1f"
-_DOC_COLS = (
-    "doc_id",
-    "file",
-    "source_path",
-    "title",
-    "year",
-    "region",
-    "region_withheld",
-    "level",
-    "issuer",
-    "date",
-    "url",
-    "script",
-)
-_CHUNK_COLS = (
-    "row",
-    "chunk_id",
-    "doc_row",
-    "file_rel",
-    "path",
-    "label",
-    "text",
-    "start",
-    '"end"',
-    "part",
-    "search_text",
-    "passage",
-    "tokens",
-    "passage_hash",
-    "phrase",
-)
-
-
-def write_chunk_table(path: Path, chunks: Sequence[StoredChunk]) -> None:
-    """Write a new SQLite chunk table; row i of ``chunks`` becomes row id i."""
-    if path.exists():
-        path.unlink()
-    con = sqlite3.connect(path)
-    try:
-        con.executescript(_SCHEMA)
-        doc_rows: dict[tuple[str, DocumentMeta], int] = {}
-        doc_values = []
-        chunk_values = []
-        for row, sc in enumerate(chunks):
-            meta = sc.chunk.doc
-            key = (sc.file_rel, meta)
-            if key not in doc_rows:
-                doc_rows[key] = len(doc_rows)
-                doc_values.append(
-                    (
-                        doc_rows[key],
-                        sc.file_rel,
-                        meta.doc_id,
-                        meta.file,
-                        meta.source_path,
-                        meta.title,
-                        meta.year,
-                        meta.region,
-                        int(meta.region_withheld),
-                        meta.level,
-                        meta.issuer,
-                        meta.date,
-                        meta.url,
-                        meta.script,
-                    )
-                )
-            c = sc.chunk
-            chunk_values.append(
-                (
-                    row,
-                    c.chunk_id,
-                    doc_rows[key],
-                    sc.file_rel,
-                    json.dumps(list(c.path), ensure_ascii=False),
-                    c.label,
-                    c.text,
-                    c.start,
-                    c.end,
-                    c.part,
-                    c.search_text,
-                    sc.passage,
-                    _TOKEN_SEP.join(sc.tokens),
-                    sc.passage_hash,
-                    sc.phrase,
-                )
-            )
-        con.executemany(f"INSERT INTO documents VALUES ({','.join('?' * 14)})", doc_values)
-        con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 15)})", chunk_values)
-        con.commit()
-    finally:
-        con.close()
-
-
-def _meta_from_row(r: Sequence[Any]) -> DocumentMeta:
-    d = dict(zip(_DOC_COLS, r, strict=True))
-    d["region_withheld"] = bool(d["region_withheld"])
-    return DocumentMeta(**d)
-
-
-@dataclass
-class ChunkTable:
-    """Read-only access to one generation's chunks.sqlite (thread-safe)."""
-
-    path: Path
-    _con: sqlite3.Connection = field(init=False, repr=False)
-    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
-    _docs: dict[int, tuple[str, DocumentMeta]] = field(init=False, repr=False)
-    _doc_of_row: list[int] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.path.is_file():
-            raise FileNotFoundError(self.path)
-        uri = f"file:{self.path}?mode=ro&immutable=1"
-        self._con = sqlite3.connect(uri, uri=True, check_same_thread=False)
-        cur = self._con.execute(f"SELECT doc_row, file_rel, {', '.join(_DOC_COLS)} FROM documents")
-        self._docs = {r[0]: (r[1], _meta_from_row(r[2:])) for r in cur}
-        self._doc_of_row = [
-            r[0] for r in self._con.execute("SELECT doc_row FROM chunks ORDER BY row")
-        ]
-
-    def close(self) -> None:
-        self._con.close()
-
-    def __len__(self) -> int:
-        return len(self._doc_of_row)
-
-    def doc_row(self, row: int) -> int:
-        return self._doc_of_row[row]
-
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._con.execute(sql, params).fetchall()
-
-    def _chunk_from(self, r: Sequence[Any]) -> Chunk:
-        (_row, chunk_id, doc_row, _rel, path, label, text, start, end, part, search_text) = r[:11]
-        return Chunk(
-            chunk_id=chunk_id,
-            doc=self._docs[doc_row][1],
-            path=tuple(json.loads(path)),
-            label=label,
-            text=text,
-            start=start,
-            end=end,
-            part=part,
-            search_text=search_text,
-        )
-
-    def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]:
-        """The chunks at the given rows, keyed by row."""
-        out: dict[int, Chunk] = {}
-        rows = [int(r) for r in rows]
-        for i in range(0, len(rows), 500):
-            part = rows[i : i + 500]
-            sql = (
-                f"SELECT {', '.join(_CHUNK_COLS[:11])} FROM chunks "
-                f"WHERE row IN ({','.join('?' * len(part))})"
-            )
-            for r in self._query(sql, part):
-                out[r[0]] = self._chunk_from(r)
-        return out
-
-    def stored(self, file_rels: Iterable[str] | None = None) -> Iterator[StoredChunk]:
-        """Every stored chunk (of the given files), in row order, for carrying into a new build."""
-        sql = f"SELECT {', '.join(_CHUNK_COLS)} FROM chunks"
-        params: list[Any] = []
-        if file_rels is not None:
-            rels = list(file_rels)
-            if not rels:
-                return
-            sql += f" WHERE file_rel IN ({','.join('?' * len(rels))})"
-            params = rels
-        for r in self._query(sql + " ORDER BY row", params):
-            tokens = tuple(r[12].split(_TOKEN_SEP)) if r[12] else ()
-            yield StoredChunk(
-                chunk=self._chunk_from(r),
-                file_rel=r[3],
-                passage=r[11],
-                tokens=tokens,
-                passage_hash=r[13],
-                phrase=r[14],
-                row=r[0],
-            )
-
-    def rows_by_hash(self) -> dict[str, int]:
-        """passage hash → a row holding that passage's vector."""
-        return {h: row for row, h in self._query("SELECT row, passage_hash FROM chunks")}
-
-    def filter_rows(self, where: str, params: Sequence[Any]) -> list[int]:
-        sql = (
-            "SELECT c.row FROM chunks c JOIN documents d ON d.doc_row = c.doc_row"
-            f" WHERE {where} ORDER BY c.row"
-        )
-        return [r[0] for r in self._query(sql, params)]
-
-    def phrase_rows(
-        self, key: str, where: str, params: Sequence[Any], limit: int
-    ) -> list[tuple[int, int]]:
-        """Rows whose phrase text contains ``key``: ``[(row, occurrences)]``, most first."""
-        sql = (
-            "SELECT c.row, (length(c.phrase) - length(replace(c.phrase, ?, ''))) / length(?)"
-            " AS n FROM chunks c JOIN documents d ON d.doc_row = c.doc_row"
-            f" WHERE instr(c.phrase, ?) > 0 AND ({where}) ORDER BY n DESC, c.row LIMIT ?"
-        )
-        return [(r[0], r[1]) for r in self._query(sql, [key, key, key, *params, limit])]
-
-    def documents(self) -> list[tuple[DocumentMeta, int]]:
-        counts = dict(self._query("SELECT doc_row, count(*) FROM chunks GROUP BY doc_row"))
-        return [
-            (meta, int(counts.get(doc_row, 0)))
-            for doc_row, (_rel, meta) in sorted(self._docs.items())
-        ]
-
-    def doc_meta(self, doc_row: int) -> DocumentMeta:
-        return self._docs[doc_row][1]

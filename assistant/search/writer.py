@@ -1,17 +1,13 @@
-"""Write one complete index generation (chunks, vectors, FAISS, BM25, manifest) and commit it.
-
-``write_generation`` is the only place that creates index files; the incremental file builder
-(``builder.build_index``) and ``index_chunks`` (ready-made chunks, e.g. a BEIR corpus for the
-evaluation runner) both end here. Until the commit swaps ``CURRENT`` nothing written is visible.
+"""Shared pieces of index writing (embedding passages, the vector index kind, the manifest's
+normalization record) and ``index_chunks``: ready-made chunks (e.g. a BEIR corpus for the
+evaluation runner) written through the backend's ``IndexWriter`` as a fresh index.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,20 +18,13 @@ from tqdm import tqdm
 from assistant.config import Settings, load_settings
 from assistant.records import Chunk
 from assistant.search.analysis import RECIPE as ANALYSIS_RECIPE
-from assistant.search.analysis import Analyzer
-from assistant.search.dense import DenseIndex, DenseKind, choose_kind
-from assistant.search.lexical import LexicalIndex
+from assistant.search.dense import DenseKind, choose_kind
 from assistant.search.passage import PASSAGE_RECIPE, stored_chunk
 from assistant.search.store import (
-    CHUNKS_FILE,
     FileEntry,
     Manifest,
     StoredChunk,
-    commit_generation,
     current_generation,
-    new_generation,
-    write_chunk_table,
-    write_manifest,
 )
 
 if TYPE_CHECKING:
@@ -120,40 +109,6 @@ def status(progress: bool, message: str) -> None:
         tqdm.write(message, file=sys.stderr)
 
 
-def write_generation(
-    index_dir: Path,
-    stored: Sequence[StoredChunk],
-    vectors: np.ndarray,
-    manifest: Manifest,
-    *,
-    progress: bool = False,
-) -> Path:
-    """Write a complete generation and commit it; on any failure remove it and re-raise.
-
-    The caller holds the build lock. Row i of ``stored`` and of ``vectors`` become chunk row i.
-    """
-    if len(stored) != len(vectors):
-        raise ValueError(f"{len(stored)} chunks but {len(vectors)} vectors")
-    gen = new_generation(index_dir)
-    try:
-        analyzer = Analyzer.from_passages(sc.passage for sc in stored)
-        stored = analyzer.retokenize(stored)
-        analyzer.save(gen)
-        status(progress, f"writing {len(stored)} chunks to {gen}")
-        write_chunk_table(gen / CHUNKS_FILE, stored)
-        status(progress, f"building the {manifest.dense} vector index")
-        DenseIndex.build(vectors, manifest.dense).save(gen)  # type: ignore[arg-type]
-        status(progress, "building the BM25 index")
-        LexicalIndex.build([sc.tokens for sc in stored]).save(gen)
-        write_manifest(gen, replace(manifest, generation=gen.name))
-        commit_generation(index_dir, gen)
-    except BaseException:
-        if current_generation(index_dir) != gen:
-            shutil.rmtree(gen, ignore_errors=True)
-        raise
-    return gen
-
-
 def _default_file_of(chunk: Chunk) -> str:
     return chunk.doc.source_path or chunk.doc.file
 
@@ -188,6 +143,9 @@ def index_chunks(
         for c in chunks:
             sc = stored_chunk(c, file_of(c))
             by_file.setdefault(sc.file_rel, []).append(sc)
+        for rel in writer.files():
+            if rel not in by_file:
+                writer.delete_file(rel)
         with tqdm(
             total=0, desc="embedding", unit="passage", disable=not progress,
             dynamic_ncols=True, file=sys.stderr,

@@ -139,3 +139,28 @@ def test_index_of_another_model_says_what_to_do(search):
     code, _, err = search("双减", "--model", "BAAI/bge-small-zh-v1.5")
     assert code == 2
     assert "ASSISTANT_EMBED_MODEL=intfloat/multilingual-e5-small" in err and "--rebuild" in err
+
+
+def test_search_on_an_existing_index_never_imports_torch(seed_index_dir, embedding_cache_dir):
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from assistant.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers')"
+        " if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    env = {**os.environ, "ASSISTANT_CACHE_DIR": str(embedding_cache_dir)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, "search", "各地如何落实双减", "--k", "3", "--json",
+         "--index-dir", str(seed_index_dir)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)) == 3  # dense + BM25 answered
+    assert "HEAVY=\n" in done.stderr or done.stderr.rstrip().endswith("HEAVY=")

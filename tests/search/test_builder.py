@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.config import Settings
@@ -18,6 +19,7 @@ from assistant.search.store import (
     current_generation,
     generation_dirs,
     read_manifest,
+    segment_dirs,
 )
 
 pytestmark = pytest.mark.slow
@@ -261,3 +263,106 @@ def test_rebuild_with_another_model_replaces_the_index(corpus, tmp_path, spy, em
         Retriever.open(index_dir, Settings())
     r = Retriever.open(index_dir, other)
     assert "双减" in r.search("减轻作业负担", k=1, mode="dense")[0].chunk.text
+
+
+KILLED_UPDATE = """
+import sys, time
+from pathlib import Path
+import assistant.search.backends.embedded as embedded
+from assistant.config import Settings
+from assistant.embedding import load_query_embedder
+from assistant.search.builder import build_index
+
+corpus, index_dir, marker, cache = (Path(a) for a in sys.argv[1:5])
+settings = Settings(cache_dir=cache)
+
+def stop_before_the_swap(index_dir, gen, new_segments):
+    marker.write_text(f"{gen.name} {[p.name for p in new_segments]}")
+    time.sleep(600)
+
+embedded.commit_generation = stop_before_the_swap
+build_index([corpus], index_dir, settings, embedder=load_query_embedder(settings), progress=False)
+"""
+
+
+def test_an_update_killed_before_its_commit_leaves_the_previous_index_answering(
+    corpus, tmp_path, spy, embedding_cache_dir
+):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    before = current_generation(index_dir)
+    b = corpus / "plans/b.txt"
+    b.write_text(FILES["plans/b.txt"].replace("生活补助政策", "生活补助和周转宿舍政策"), "utf-8")
+    marker = tmp_path / "marker"
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_UPDATE, str(corpus), str(index_dir), str(marker),
+         str(embedding_cache_dir)],
+        env=os.environ.copy(),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert marker.exists(), "the update never reached its commit"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    written = marker.read_text()
+    assert "seg-" in written  # the new segment was on disk when the process died
+    assert current_generation(index_dir) == before
+    found = texts(index_dir, spy, "周转宿舍 生活补助")
+    assert any("生活补助政策" in t for t in found) and not any("周转宿舍" in t for t in found)
+    # the next build clears what the killed one left and commits the change
+    report = build(corpus, index_dir, spy)
+    assert report.updated == ["plans/b.txt"] and report.embedded == 1
+    assert any("周转宿舍" in t for t in texts(index_dir, spy, "周转宿舍"))
+    live = read_manifest(current_generation(index_dir)).segments
+    assert [p.name for p in segment_dirs(index_dir)] == live
+    assert generation_dirs(index_dir) == [current_generation(index_dir)]
+
+
+def test_a_one_file_update_writes_only_that_file(corpus, tmp_path, spy):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    first = read_manifest(current_generation(index_dir)).segments
+    old_files = {p: p.stat().st_mtime_ns for p in (index_dir / "segments").rglob("*")}
+    (corpus / "d.txt").write_text("景泰县2024年工作计划\n\n1.建设智慧校园。\n", encoding="utf-8")
+    report = build(corpus, index_dir, spy)
+    assert report.added == ["d.txt"] and report.embedded == 1
+    segments = read_manifest(current_generation(index_dir)).segments
+    assert segments[: len(first)] == first and len(segments) == len(first) + 1
+    # nothing already written was touched
+    assert all(p.stat().st_mtime_ns == t for p, t in old_files.items())
+    r = Retriever.open(index_dir, Settings(), embedder=spy)
+    try:
+        new = r.backend.segments[-1]
+        assert new.count == 1 and len(r) == 8
+        assert r.search("智慧校园", k=1)[0].chunk.text == "1.建设智慧校园。"
+    finally:
+        r.close()
+
+
+def test_small_updates_are_merged_and_deleted_rows_dropped(corpus, tmp_path, spy):
+    index_dir = tmp_path / "index"
+    build(corpus, index_dir, spy)
+    b = corpus / "plans/b.txt"
+    for n in range(1, 5):  # four updates of one file: the fourth small segment triggers a merge
+        b.write_text(FILES["plans/b.txt"] + f"3.第{n}次修订。\n", encoding="utf-8")
+        build(corpus, index_dir, spy)
+    manifest = read_manifest(current_generation(index_dir))
+    assert len(manifest.segments) < 4
+    assert np.load(current_generation(index_dir) / "deleted.npy").size < 3 * 3
+    r = Retriever.open(index_dir, Settings(), embedder=spy)
+    try:
+        assert len(r) == manifest.chunks == 8
+        hits = r.search("修订", k=5, mode="bm25")
+        assert [h.chunk.text for h in hits] == ["3.第4次修订。"]
+        assert r.phrase_search("乡村教师")[0].chunk.text.startswith("2.落实乡村教师")
+    finally:
+        r.close()

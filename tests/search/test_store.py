@@ -1,13 +1,10 @@
 import json
 import multiprocessing
-import sqlite3
 
 import pytest
 
-from assistant.search.passage import stored_chunk
 from assistant.search.store import (
     FORMAT_VERSION,
-    ChunkTable,
     FileEntry,
     IndexLockedError,
     IndexMismatchError,
@@ -20,7 +17,6 @@ from assistant.search.store import (
     new_generation,
     read_manifest,
     remove_stale_generations,
-    write_chunk_table,
     write_manifest,
 )
 
@@ -105,25 +101,3 @@ def test_a_second_build_is_refused_while_one_holds_the_lock(tmp_path):
     p.start()
     p.join(30)
     assert q.get(timeout=5) == "got it"
-
-
-def test_chunk_table_round_trips_chunks_and_filters(tmp_path, chunks):
-    stored = [stored_chunk(c, c.doc.source_path) for c in chunks]
-    path = tmp_path / "chunks.sqlite"
-    write_chunk_table(path, stored)
-    table = ChunkTable(path)
-    assert len(table) == len(chunks)
-    got = table.chunks(range(len(chunks)))
-    assert [got[i] for i in range(len(chunks))] == chunks  # records come back identical
-    back = list(table.stored(["plans/fs.txt"]))
-    assert [sc.chunk for sc in back] == chunks[3:5] and [sc.row for sc in back] == [3, 4]
-    assert back[0].tokens == stored[3].tokens and back[0].passage_hash == stored[3].passage_hash
-    assert table.filter_rows("d.region = ?", ["庄浪县"]) == [0, 1, 2]
-    assert table.doc_row(4) == table.doc_row(3) != table.doc_row(0)
-    docs = table.documents()
-    assert [(m.doc_id, n) for m, n in docs] == [("zl", 3), ("fs", 2), ("law", 2)]
-    assert table.phrase_rows("双减", "1", [], 10) == [(0, 1), (3, 1)]
-    # the file is opened read-only: a reader can never damage a committed generation
-    with pytest.raises(sqlite3.OperationalError):
-        table._con.execute("DELETE FROM chunks")
-    table.close()

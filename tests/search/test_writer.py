@@ -4,10 +4,18 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
+from assistant.search.backends.embedded import EmbeddedWriter
 from assistant.search.passage import stored_chunk
 from assistant.search.retriever import Retriever
-from assistant.search.store import FileEntry, Manifest, current_generation, generation_dirs
-from assistant.search.writer import NORMALIZATION, dense_kind, index_chunks, write_generation
+from assistant.search.store import (
+    FileEntry,
+    Manifest,
+    current_generation,
+    generation_dirs,
+    read_manifest,
+    segment_dirs,
+)
+from assistant.search.writer import NORMALIZATION, dense_kind, index_chunks
 
 
 def test_dense_kind_follows_settings_and_override():
@@ -31,14 +39,20 @@ def manifest(n: int, dim: int) -> Manifest:
 def test_a_failed_write_leaves_the_committed_generation_alone(tmp_path, chunks):
     stored = [stored_chunk(c, "f") for c in chunks]
     vectors = np.eye(len(stored), 8, dtype=np.float32)
-    first = write_generation(tmp_path, stored, vectors, manifest(len(stored), 8))
-    with pytest.raises(ValueError):  # the vector index cannot be built from 1-D vectors
-        write_generation(
-            tmp_path, stored, vectors.ravel()[: len(stored)].reshape(-1), manifest(len(stored), 8)
-        )
-    assert current_generation(tmp_path) == first and generation_dirs(tmp_path) == [first]
+    with EmbeddedWriter(tmp_path, Settings()) as writer:
+        writer.put_file("f", stored, vectors)
+        first = writer.commit(manifest(len(stored), 8))
     with pytest.raises(ValueError, match="7 chunks but 3 vectors"):
-        write_generation(tmp_path, stored, vectors[:3], manifest(len(stored), 8))
+        with EmbeddedWriter(tmp_path, Settings()) as writer:
+            writer.put_file("f", stored, vectors[:3])
+    with pytest.raises(ValueError, match="lists 8 chunks, the index holds 7"):
+        with EmbeddedWriter(tmp_path, Settings()) as writer:
+            writer.put_file("f", stored, vectors)
+            writer.commit(manifest(len(stored) + 1, 8))
+    assert current_generation(tmp_path).name == first and generation_dirs(tmp_path) == [
+        tmp_path / first
+    ]
+    assert [p.name for p in segment_dirs(tmp_path)] == read_manifest(tmp_path / first).segments
 
 
 @pytest.mark.slow

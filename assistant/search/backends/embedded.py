@@ -1,12 +1,21 @@
-"""The embedded backend: the index directory on local disk (SQLite, FAISS, BM25 files).
+"""The embedded backend: segments on local disk plus tombstones (see ``assistant.search.store``
+for the directory layout and the atomic commit, ``assistant.search.segment`` for one segment).
 
-Layout, atomic commit and the build lock are described in ``assistant.search.store``.
+Writing costs what changed: a put or a deleted file tombstones that file's old chunk ids and
+its new chunks go into a new segment; a commit writes the segment and a small generation record.
+Segments of similar size are merged on a size rule at commit (``MERGE_FACTOR`` of one size tier
+become one), and a segment whose rows are mostly deleted is rewritten, so a one-file update
+rewrites nothing else. A build streams: ``SEGMENT_ROWS`` buffered chunks are written out as a
+segment and forgotten, so memory does not grow with the corpus.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import shutil
 from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +31,32 @@ from assistant.search.backends.base import (
     SearchBackend,
     SearchFilters,
 )
-from assistant.search.dense import DenseIndex
+from assistant.search.dense import DenseIndex, choose_kind
 from assistant.search.fusion import top_k
-from assistant.search.lexical import LexicalIndex
+from assistant.search.lexical import LexicalStats, Postings, bm25_scores
+from assistant.search.segment import Segment, write_segment
 from assistant.search.store import (
-    CHUNKS_FILE,
-    ChunkTable,
+    DELETED_FILE,
+    SEGMENTS_DIR,
     IndexMismatchError,
     IndexNotFoundError,
     Manifest,
     StoredChunk,
     build_lock,
+    commit_generation,
     current_generation,
+    new_generation,
+    new_segment_path,
     read_manifest,
     remove_stale_generations,
+    write_manifest,
 )
+from assistant.search.writer import status
+
+SEGMENT_ROWS = 20_000  # chunks buffered by a writer before they become a segment
+MERGE_FACTOR = 4  # this many segments of one size tier are merged into one
+TIER_BASE = 1_000  # segments below this many live rows form tier 0
+REWRITE_DELETED = 0.5  # a segment with more deleted rows than this share is rewritten
 
 
 def filter_sql(filters: SearchFilters | None) -> tuple[str, list[Any]]:
@@ -61,6 +81,31 @@ def filter_sql(filters: SearchFilters | None) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
+def _live_masks(segments: Sequence[Segment], deleted: np.ndarray) -> list[np.ndarray | None]:
+    masks: list[np.ndarray | None] = []
+    for seg in segments:
+        lo, hi = np.searchsorted(deleted, [seg.base, seg.base + seg.count])
+        if lo == hi:
+            masks.append(None)
+            continue
+        live = np.ones(seg.count, dtype=bool)
+        live[deleted[lo:hi] - seg.base] = False
+        masks.append(live)
+    return masks
+
+
+def _open_segments(index_dir: Path, names: Sequence[str]) -> list[Segment]:
+    segments: list[Segment] = []
+    try:
+        for name in names:
+            segments.append(Segment(index_dir / SEGMENTS_DIR / name))
+    except BaseException:
+        for seg in segments:
+            seg.close()
+        raise
+    return segments
+
+
 class EmbeddedBackend(SearchBackend):
     """One committed generation of an index directory, opened read-only."""
 
@@ -69,20 +114,25 @@ class EmbeddedBackend(SearchBackend):
         index_dir: Path,
         generation: Path,
         manifest: Manifest,
-        table: ChunkTable,
-        dense: DenseIndex,
-        lexical: LexicalIndex,
-        analyzer: Analyzer,
+        segments: list[Segment],
+        deleted: np.ndarray,
+        analyzer: Analyzer | None = None,
     ) -> None:
         self.index_dir = index_dir
-        self._analyzer = analyzer
+        self._analyzer = analyzer or Analyzer.load(generation)
         # BM25 scores every passage at once; fusion asks for some of them again per query.
-        self._last_lexical: tuple[tuple[str, ...], np.ndarray] | None = None
+        self._last_lexical: tuple[tuple[str, ...], list[np.ndarray]] | None = None
         self.generation = generation
         self._manifest = manifest
-        self._table = table
-        self._dense = dense
-        self._lexical = lexical
+        self.segments = sorted(segments, key=lambda s: s.base)
+        self.deleted = np.sort(np.asarray(deleted, dtype=np.int64))
+        self.live = _live_masks(self.segments, self.deleted)
+        self._bases = np.asarray([s.base for s in self.segments], dtype=np.int64)
+        self._count = sum(
+            s.count if m is None else int(m.sum())
+            for s, m in zip(self.segments, self.live, strict=True)
+        )
+        self._stats = LexicalStats.of(self._lexical_parts())
 
     @classmethod
     def open(cls, index_dir: Path) -> EmbeddedBackend:
@@ -96,10 +146,8 @@ class EmbeddedBackend(SearchBackend):
                 )
             try:
                 manifest = read_manifest(gen)
-                table = ChunkTable(gen / CHUNKS_FILE)
-                dense = DenseIndex.load(gen)
-                lexical = LexicalIndex.load(gen)
-                analyzer = Analyzer.load(gen)
+                deleted = np.load(gen / DELETED_FILE)
+                segments = _open_segments(index_dir, manifest.segments)
             except FileNotFoundError as exc:
                 last_error = exc
                 if current_generation(index_dir) != gen:
@@ -108,14 +156,57 @@ class EmbeddedBackend(SearchBackend):
                     f"the index at {index_dir} is incomplete ({exc}); rebuild it with "
                     f"`assistant index --rebuild --index-dir {index_dir}`"
                 ) from exc
-            if not (len(table) == len(dense) == len(lexical) == manifest.chunks):
+            except ValueError as exc:
                 raise IndexMismatchError(
-                    f"the index at {index_dir} is inconsistent ({len(table)} chunks, "
-                    f"{len(dense)} vectors, {len(lexical)} BM25 documents); rebuild it with "
+                    f"the index at {index_dir} is inconsistent ({exc}); rebuild it with "
+                    f"`assistant index --rebuild --index-dir {index_dir}`"
+                ) from exc
+            backend = cls(index_dir, gen, manifest, segments, deleted)
+            if backend.count() != manifest.chunks:
+                backend.close()
+                raise IndexMismatchError(
+                    f"the index at {index_dir} is inconsistent ({backend.count()} live chunks, "
+                    f"the manifest says {manifest.chunks}); rebuild it with "
                     f"`assistant index --rebuild --index-dir {index_dir}`"
                 )
-            return cls(index_dir, gen, manifest, table, dense, lexical, analyzer)
+            return backend
         raise IndexNotFoundError(f"could not open the index at {index_dir}: {last_error}")
+
+    # ------------------------------------------------------------------ helpers
+
+    def _lexical_parts(self) -> list[tuple[Postings, np.ndarray | None]]:
+        return [(s.postings, m) for s, m in zip(self.segments, self.live, strict=True)]
+
+    def _bm25(self, tokens: tuple[str, ...]) -> list[np.ndarray]:
+        """Per-segment BM25 scores of ``tokens`` (the last query's are kept)."""
+        last = self._last_lexical
+        if last is not None and last[0] == tokens:
+            return last[1]
+        scores = bm25_scores(self._lexical_parts(), tokens, self._stats)
+        self._last_lexical = (tokens, scores)
+        return scores
+
+    def _locate(self, ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
+        """segment index → [(id, row)] for the given ids."""
+        out: dict[int, list[tuple[int, int]]] = {}
+        for i in ids:
+            s = int(np.searchsorted(self._bases, int(i), side="right")) - 1
+            if s >= 0 and int(i) - self.segments[s].base < self.segments[s].count:
+                out.setdefault(s, []).append((int(i), int(i) - self.segments[s].base))
+        return out
+
+    def _allowed(self, s: int, filters: SearchFilters | None) -> np.ndarray | None:
+        if filters is None or filters.is_empty():
+            return None
+        where, params = filter_sql(filters)
+        return self.segments[s].filter_rows(where, params)
+
+    @staticmethod
+    def _best(found: list[tuple[int, float]], k: int) -> Scored:
+        found.sort(key=lambda t: (-t[1], t[0]))
+        return found[:k]
+
+    # ------------------------------------------------------------------ SearchBackend
 
     @property
     def manifest(self) -> Manifest:
@@ -130,64 +221,88 @@ class EmbeddedBackend(SearchBackend):
         return self._analyzer
 
     def count(self) -> int:
-        return len(self._table)
-
-    def _allowed(self, filters: SearchFilters | None) -> np.ndarray | None:
-        if filters is None or filters.is_empty():
-            return None
-        where, params = filter_sql(filters)
-        return np.asarray(self._table.filter_rows(where, params), dtype=np.int64)
+        return self._count
 
     def dense_search(
         self, query: np.ndarray, k: int, filters: SearchFilters | None = None
     ) -> Scored:
-        allowed = self._allowed(filters)
-        if allowed is not None and len(allowed) == 0:
-            return []
-        rows, scores = self._dense.search(query, k, allowed)
-        return list(zip(rows.tolist(), scores.tolist(), strict=True))
+        found: list[tuple[int, float]] = []
+        for s, seg in enumerate(self.segments):
+            allowed = self._allowed(s, filters)
+            if allowed is not None and len(allowed) == 0:
+                continue
+            rows, scores = seg.dense.search(query, k, allowed, self.live[s])
+            found += zip((rows + seg.base).tolist(), scores.tolist(), strict=True)
+        return self._best(found, k)
 
     def lexical_search(
         self, query: LexicalQuery, k: int, filters: SearchFilters | None = None
     ) -> Scored:
-        allowed = self._allowed(filters)
-        if allowed is not None and len(allowed) == 0:
+        if not query.tokens:
             return []
-        rows, scores = top_k(self._lexical_all(query.tokens), k, allowed, minimum=0.0)
-        return list(zip(rows.tolist(), scores.tolist(), strict=True))
+        found: list[tuple[int, float]] = []
+        per_segment = self._bm25(query.tokens)
+        for s, (seg, scores) in enumerate(zip(self.segments, per_segment, strict=True)):
+            allowed = self._allowed(s, filters)
+            if allowed is not None and len(allowed) == 0:
+                continue
+            rows, values = top_k(scores, k, allowed, minimum=0.0)
+            found += zip((rows + seg.base).tolist(), values.tolist(), strict=True)
+        return self._best(found, k)
 
     def dense_scores(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
-        rows = np.asarray(list(ids), dtype=np.int64)
-        return dict(zip(rows.tolist(), self._dense.scores(query, rows).tolist(), strict=True))
+        out: dict[int, float] = {}
+        for s, pairs in self._locate(ids).items():
+            rows = np.asarray([r for _, r in pairs], dtype=np.int64)
+            values = self.segments[s].dense.scores(query, rows)
+            out.update(zip([i for i, _ in pairs], values.tolist(), strict=True))
+        return out
 
     def lexical_scores(self, query: LexicalQuery, ids: Sequence[int]) -> dict[int, float]:
-        if not ids:
+        located = self._locate(ids)
+        if not located:
             return {}
-        scores = self._lexical_all(query.tokens)
-        return {int(i): float(scores[int(i)]) if len(scores) else 0.0 for i in ids}
-
-    def _lexical_all(self, tokens: tuple[str, ...]) -> np.ndarray:
-        last = self._last_lexical
-        if last is not None and last[0] == tokens:
-            return last[1]
-        scores = self._lexical.scores(tokens)
-        self._last_lexical = (tokens, scores)
-        return scores
+        per_segment = self._bm25(query.tokens)
+        return {i: float(per_segment[s][r]) for s, pairs in located.items() for i, r in pairs}
 
     def phrase_search(
         self, key: str, k: int, filters: SearchFilters | None = None
     ) -> list[tuple[int, int]]:
         where, params = filter_sql(filters)
-        return self._table.phrase_rows(key, where, params, k)
+        found: list[tuple[int, int]] = []
+        for seg, live in zip(self.segments, self.live, strict=True):
+            extra = 0 if live is None else seg.count - int(live.sum())
+            for row, n in seg.phrase_rows(key, where, params, k + extra):
+                if live is None or live[row]:
+                    found.append((seg.base + row, n))
+        found.sort(key=lambda t: (-t[1], t[0]))
+        return found[:k]
 
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
-        return self._table.chunks(ids)
+        out: dict[int, Chunk] = {}
+        for s, pairs in self._locate(ids).items():
+            got = self.segments[s].chunks([r for _, r in pairs])
+            out.update((i, got[r]) for i, r in pairs if r in got)
+        return out
 
     def doc_keys(self, ids: Sequence[int]) -> dict[int, Hashable]:
-        return {int(i): self._table.doc_row(int(i)) for i in ids}
+        return {
+            i: (s, int(self.segments[s].doc_rows[r]))
+            for s, pairs in self._locate(ids).items()
+            for i, r in pairs
+        }
 
     def documents(self) -> list[tuple[DocumentMeta, int]]:
-        return self._table.documents()
+        out: list[tuple[DocumentMeta, int]] = []
+        for seg, live in zip(self.segments, self.live, strict=True):
+            doc_rows = np.asarray(seg.doc_rows)
+            if live is not None:
+                doc_rows = doc_rows[live]
+            counts = np.bincount(doc_rows, minlength=len(seg.docs))
+            out += [
+                (meta, int(counts[d])) for d, (_rel, meta) in sorted(seg.docs.items()) if counts[d]
+            ]
+        return out
 
     def is_stale(self) -> bool:
         return current_generation(self.index_dir) != self.generation
@@ -196,11 +311,16 @@ class EmbeddedBackend(SearchBackend):
         return EmbeddedBackend.open(self.index_dir)
 
     def close(self) -> None:
-        self._table.close()
+        for seg in self.segments:
+            seg.close()
+
+
+def _tier(live_rows: int) -> int:
+    return 0 if live_rows < TIER_BASE else int(math.log(live_rows / TIER_BASE, MERGE_FACTOR)) + 1
 
 
 class EmbeddedWriter(IndexWriter):
-    """A build of the next generation: unchanged files are carried over at commit."""
+    """A transaction on an index directory: new segments plus tombstones, one atomic commit."""
 
     def __init__(
         self,
@@ -213,14 +333,19 @@ class EmbeddedWriter(IndexWriter):
     ) -> None:
         self.index_dir = index_dir
         self.settings = settings
+        self.dense_setting = dense or settings.dense_index
         self.progress = progress
         self._stack = contextlib.ExitStack()
         self._stack.enter_context(build_lock(index_dir))
-        self._puts: dict[str, tuple[list[StoredChunk], np.ndarray]] = {}
-        self._deleted: set[str] = set()
+        self._previous: EmbeddedBackend | None = None
         self._manifest: Manifest | None = None
-        self._table: ChunkTable | None = None
-        self._dense: DenseIndex | None = None
+        self._segments: list[Segment] = []  # committed before, then written by this writer
+        self._new: list[Path] = []  # segment directories written by this writer
+        self._deleted: set[int] = set()
+        self._next_id = 0
+        self._buffer: list[tuple[str, list[StoredChunk], np.ndarray]] = []
+        self._buffered = 0
+        self._analyzer = Analyzer()
         try:
             remove_stale_generations(index_dir)  # left behind by a build that was killed
             if not rebuild:
@@ -241,58 +366,161 @@ class EmbeddedWriter(IndexWriter):
             return  # an older format: nothing can be reused, build afresh
         except FileNotFoundError:
             return
+        self._previous = EmbeddedBackend.open(self.index_dir)
+        self._stack.callback(self._previous.close)
         self._manifest = manifest
-        self._table = self._stack.enter_context(contextlib.closing(ChunkTable(gen / CHUNKS_FILE)))
-        self._dense = DenseIndex.load(gen)
+        self._segments = list(self._previous.segments)
+        self._deleted = set(self._previous.deleted.tolist())
+        self._next_id = manifest.next_id
+        self._analyzer = Analyzer(words=self._previous.analyzer.words)
 
     @property
     def previous(self) -> Manifest | None:
         return self._manifest
 
+    # ------------------------------------------------------------------ changes
+
     def reusable_vectors(self, passage_hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        if self._table is None or self._dense is None:
-            return {}
-        by_hash = self._table.rows_by_hash()
-        found = {h: by_hash[h] for h in passage_hashes if h in by_hash}
-        if not found:
-            return {}
-        rows = np.fromiter(found.values(), dtype=np.int64, count=len(found))
-        vectors = np.asarray(self._dense.vectors[rows])
-        return dict(zip(found, vectors, strict=True))
+        wanted = set(passage_hashes)
+        out: dict[str, np.ndarray] = {}
+        for _rel, chunks, vectors in self._buffer:
+            for sc, v in zip(chunks, vectors, strict=True):
+                if sc.passage_hash in wanted and sc.passage_hash not in out:
+                    out[sc.passage_hash] = v
+        for seg in reversed(self._segments):  # newest first
+            missing = list(wanted.difference(out))
+            if not missing:
+                break
+            found = seg.hash_rows(missing)
+            if found:
+                rows = np.fromiter(found.values(), dtype=np.int64, count=len(found))
+                out.update(zip(found, seg.dense.vectors_at(rows), strict=True))
+        return out
 
     def put_file(self, rel: str, chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None:
         if len(chunks) != len(vectors):
             raise ValueError(f"{rel}: {len(chunks)} chunks but {len(vectors)} vectors")
-        self._puts[rel] = (list(chunks), np.asarray(vectors, dtype=np.float32))
-        self._deleted.discard(rel)
+        self.delete_file(rel)
+        self._buffer.append((rel, list(chunks), np.asarray(vectors, dtype=np.float32)))
+        self._buffered += len(chunks)
+        if self._buffered >= SEGMENT_ROWS:
+            self._flush()
 
     def delete_file(self, rel: str) -> None:
-        self._puts.pop(rel, None)
-        self._deleted.add(rel)
+        kept = [b for b in self._buffer if b[0] != rel]
+        if len(kept) != len(self._buffer):
+            self._buffer = kept
+            self._buffered = sum(len(b[1]) for b in kept)
+        for seg in self._segments:
+            self._deleted.update((seg.file_rows(rel) + seg.base).tolist())
+
+    def _segment_kind(self, rows: int) -> str:
+        return choose_kind(rows, self.dense_setting, self.settings.hnsw_threshold)
+
+    def _write(self, rows: list[tuple[StoredChunk, np.ndarray]], postings: Postings) -> None:
+        path = new_segment_path(self.index_dir, [p.name for p in self._new])
+        self._new.append(path)
+        kind = self._segment_kind(len(rows))
+        status(self.progress, f"writing {len(rows)} chunks to {path.name} ({kind} vectors)")
+        vectors = np.stack([v for _, v in rows]) if rows else np.zeros((0, 0), np.float32)
+        dense = DenseIndex.build(vectors, kind)  # type: ignore[arg-type]
+        write_segment(path, self._next_id, rows, postings, dense)
+        self._next_id += len(rows)
+        self._segments.append(Segment(path))
+        self._stack.callback(self._segments[-1].close)
+
+    def _flush(self) -> None:
+        if not self._buffered:
+            self._buffer = []
+            return
+        rows = [
+            (sc, v)
+            for _, chunks, vectors in self._buffer
+            for sc, v in zip(chunks, vectors, strict=True)
+        ]
+        # The corpus dictionary grows with the passages written; rows of older segments keep
+        # their tokens (they still match a new word's pieces and bigrams until a rebuild).
+        self._analyzer = self._analyzer.grown(sc.passage for sc, _ in rows)
+        retokenized = self._analyzer.retokenize([sc for sc, _ in rows])
+        rows = [(sc, v) for sc, (_, v) in zip(retokenized, rows, strict=True)]
+        postings = Postings.build([sc.tokens for sc, _ in rows])
+        self._buffer, self._buffered = [], 0
+        self._write(rows, postings)
+
+    def _merge(self, group: list[Segment]) -> None:
+        deleted = np.asarray(sorted(self._deleted), dtype=np.int64)
+        masks = [
+            m if m is not None else np.ones(s.count, bool)
+            for s, m in zip(group, _live_masks(group, deleted), strict=True)
+        ]
+        rows: list[tuple[StoredChunk, np.ndarray]] = []
+        for seg, keep in zip(group, masks, strict=True):
+            stored = list(seg.stored(keep))
+            vectors = seg.dense.vectors_at(np.flatnonzero(keep))
+            rows += zip(stored, vectors, strict=True)
+        postings = Postings.merge(list(zip((s.postings for s in group), masks, strict=True)))
+        for seg in group:
+            self._deleted.difference_update(range(seg.base, seg.base + seg.count))
+            self._segments.remove(seg)
+        self._write(rows, postings)
+
+    def _merge_policy(self) -> None:
+        """Merge ``MERGE_FACTOR`` segments of one size tier; rewrite mostly-deleted segments and
+        those whose vector index kind no longer fits their size or the setting."""
+        while True:
+            deleted = np.asarray(sorted(self._deleted), dtype=np.int64)
+            sizes = {
+                seg.path.name: (seg.count if m is None else int(m.sum()))
+                for seg, m in zip(self._segments, _live_masks(self._segments, deleted), strict=True)
+            }
+            for seg in list(self._segments):
+                live = sizes[seg.path.name]
+                if live == 0:
+                    self._deleted.difference_update(range(seg.base, seg.base + seg.count))
+                    self._segments.remove(seg)
+                elif (
+                    seg.count - live > REWRITE_DELETED * seg.count
+                    or seg.info.dense != self._segment_kind(live)
+                ):
+                    self._merge([seg])
+                    break
+            else:
+                tiers: dict[int, list[Segment]] = {}
+                for seg in self._segments:
+                    tiers.setdefault(_tier(sizes[seg.path.name]), []).append(seg)
+                group = next((g for g in tiers.values() if len(g) >= MERGE_FACTOR), None)
+                if group is None:
+                    return
+                self._merge(group)
 
     def commit(self, manifest: Manifest) -> str:
-        from assistant.search.writer import write_generation
-
-        carry = [rel for rel in manifest.files if rel not in self._puts]
-        carried: dict[str, list[StoredChunk]] = {}
-        if self._table is not None and carry:
-            for sc in self._table.stored(carry):
-                carried.setdefault(sc.file_rel, []).append(sc)
-        stored: list[StoredChunk] = []
-        parts: list[np.ndarray] = []
-        for rel in sorted(manifest.files):
-            if rel in self._puts:
-                chunks, vectors = self._puts[rel]
-                stored.extend(chunks)
-                parts.append(vectors)
-            elif carried.get(rel):
-                assert self._dense is not None
-                rows = np.asarray([sc.row for sc in carried[rel]], dtype=np.int64)
-                stored.extend(carried[rel])
-                parts.append(np.asarray(self._dense.vectors[rows]))
-        vectors = np.concatenate(parts) if parts else np.zeros((0, manifest.dim), np.float32)
-        gen = write_generation(self.index_dir, stored, vectors, manifest, progress=self.progress)
+        self._flush()
+        self._merge_policy()
+        names = [seg.path.name for seg in self._segments]
+        gen = new_generation(self.index_dir)
+        try:
+            final = replace(manifest, generation=gen.name, segments=names, next_id=self._next_id)
+            live = sum(s.count for s in self._segments) - len(self._deleted)
+            if live != final.chunks:
+                raise ValueError(
+                    f"the manifest lists {final.chunks} chunks, the index holds {live}"
+                )
+            np.save(gen / DELETED_FILE, np.asarray(sorted(self._deleted), dtype=np.int64))
+            self._analyzer.save(gen)
+            write_manifest(gen, final)
+            new = [p for p in self._new if p.name in names]
+            commit_generation(self.index_dir, gen, new)
+        except BaseException:
+            if current_generation(self.index_dir) != gen:
+                shutil.rmtree(gen, ignore_errors=True)
+            raise
+        self._new = []
         return gen.name
+
+    def abort(self) -> None:
+        for path in self._new:
+            shutil.rmtree(path, ignore_errors=True)
+        self._new = []
 
     def close(self) -> None:
         self._stack.close()
