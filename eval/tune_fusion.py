@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import itertools
 import json
+import pickle
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -123,10 +123,18 @@ def score(g: Gathered, how: str, w: FusionWeights, metrics=METRICS) -> tuple[dic
         for q, c in g.cands.items()
     }
     mean, per_query = evaluate(g.qrels, ranked, metrics)
-    by_type: dict[str, float] = {}
+    for q, units in ranked.items():  # recall@10 out of at most 10 (topics have up to 23 labels)
+        rel = {u for u, grade in g.qrels[q].items() if grade > 0}
+        per_query[q]["capped_recall@10"] = len(rel.intersection(units[:10])) / min(10, len(rel))
+    mean["capped_recall@10"] = sum(v["capped_recall@10"] for v in per_query.values()) / len(
+        per_query
+    )
+    metrics = (*metrics, "capped_recall@10")
+    by_type: dict[str, dict[str, float]] = {}
     for t in sorted(set(g.types.values())):
         ids = [q for q, qt in g.types.items() if qt == t]
-        by_type[t] = sum(per_query[q]["ndcg@10"] for q in ids) / len(ids)
+        by_type[t] = {m: sum(per_query[q][m] for q in ids) / len(ids) for m in metrics}
+        by_type[t]["n"] = len(ids)
     return mean, by_type
 
 
@@ -139,10 +147,15 @@ def main() -> int:
     ap.add_argument("--split", choices=("dev", "test"), default="dev")
     ap.add_argument("--n", type=int, default=300, help="BEIR queries per split")
     ap.add_argument("--grid", action="store_true", help="search the weights (dev only)")
+    ap.add_argument("--cache", type=Path, help="keep the gathered candidates in this file")
     args = ap.parse_args()
     if args.grid and args.split != "dev":
         ap.error("weights are chosen on dev only")
     settings = load_settings()
+    if args.cache and args.cache.is_file():
+        with open(args.cache, "rb") as fh:
+            sets = pickle.load(fh)
+        return report(sets, FusionWeights(), args)
     sets: list[Gathered] = []
     retriever = Retriever.open(args.policy_index, settings)
     embedder = retriever.embedder()
@@ -175,15 +188,18 @@ def main() -> int:
         )
         r.close()
 
-    chosen = retriever.fusion_weights
+    if args.cache:
+        with open(args.cache, "wb") as fh:
+            pickle.dump(sets, fh)
+    return report(sets, retriever.fusion_weights, args)
+
+
+def report(sets: list[Gathered], chosen: FusionWeights, args: argparse.Namespace) -> int:
     if args.grid:
-        grid = itertools.product(
-            (0.5, 1.0), (0.25, 0.5, 0.75, 1.0, 1.5, 2.0), (0.0, 0.25, 0.5, 1.0, 2.0), (0.0, 1.0)
-        )
         results = []
-        for d, lx, s, lean in grid:
-            w = FusionWeights(dense=d, lexical=lx, sentence=s, lean=lean)
-            vals = [score(g, "convex", w, ("ndcg@10",))[0]["ndcg@10"] for g in sets]
+        for lx in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0):
+            w = FusionWeights(dense=1.0, lexical=lx)
+            vals = [score(g, "convex", w, ("ndcg@10", "hit@1"))[0]["ndcg@10"] for g in sets]
             results.append((sum(vals) / len(vals), vals, w))
         results.sort(key=lambda t: -t[0])
         for mean, vals, w in results[:10]:

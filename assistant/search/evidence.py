@@ -1,24 +1,18 @@
-"""Evidence inside one candidate item: verbatim matches and the best-matching sentence.
+"""Verbatim evidence inside a candidate item: does it contain the query's wording exactly?
 
-Items stay the unit of display and citation, but a writer's half-remembered sentence matches
-one sentence of a long item, and a slogan matches a few characters of it. For each candidate
-the retriever already fetched, two cheap signals are computed from its normalized text:
-
-- **verbatim**: how many of the query's phrase keys (its quoted parts, and the whole query)
-  the item contains exactly (after t2s, width folding, whitespace removed, lower-cased);
-- **sentence**: the best sentence's Dice overlap of Han character bigrams with the query, so
-  one sentence that says nearly the same thing outweighs an item that shares words all over.
+A slogan matches a few characters of a long item, and a pasted sentence matches one sentence
+of it; either way the item holds the query's phrase keys (its quoted parts, and the whole
+query) after t2s, width folding, whitespace removal and lower-casing. Checked on the
+candidates the retriever already fetched, from their stored normalized text.
 """
 
 from __future__ import annotations
 
 import re
 
-from assistant.answering.extractive import split_sentences
 from assistant.records import Chunk
-from assistant.search.analysis import han_bigrams, quoted_terms
+from assistant.search.analysis import quoted_terms
 from assistant.search.passage import phrase_key
-from assistant.text import normalize
 
 _WS = re.compile(r"\s+")
 MIN_KEY = 2  # characters; a one-character key would match nearly everything
@@ -39,22 +33,3 @@ def chunk_key_text(chunk: Chunk) -> str:
 
 def verbatim_count(keys: tuple[str, ...], key_text: str) -> int:
     return sum(1 for k in keys if k in key_text)
-
-
-def sentence_match(query_bigrams: frozenset[str], text: str) -> float:
-    """Best Dice overlap of Han bigrams between the query and one sentence of ``text``
-    (normalized text, e.g. ``Chunk.search_text``)."""
-    if not query_bigrams:
-        return 0.0
-    best = 0.0
-    for sentence in split_sentences(text.lower()):
-        grams = set(han_bigrams(sentence))
-        if not grams:
-            continue
-        dice = 2 * len(query_bigrams & grams) / (len(query_bigrams) + len(grams))
-        best = max(best, dice)
-    return best
-
-
-def query_bigrams(query: str) -> frozenset[str]:
-    return frozenset(han_bigrams(normalize(query).lower()))

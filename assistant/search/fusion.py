@@ -1,9 +1,9 @@
 """Small pure functions that turn per-retriever rankings into one list.
 
 Convex fusion (the hybrid default) keeps score gaps: each channel's scores over the candidate
-set are put on [0, 1] (dense cosine min-max, BM25 divided by its best, sentence overlap as is)
-and summed with weights chosen on the dev queries; candidates that contain the query (or a
-quoted part of it) verbatim form a tier above the rest, and such a query leans lexical.
+set are put on [0, 1] (dense cosine min-max, BM25 divided by its best) and summed with weights
+chosen on the dev queries (eval/tune_fusion.py); candidates that contain the query, or a quoted
+part of it, verbatim form a tier above the rest.
 
 Weighted reciprocal rank fusion (Cormack et al., 2009): a candidate scores
 ``sum(weight_r / (k + rank_r))`` over the retrievers that ranked it (ranks start at 1), so
@@ -55,13 +55,10 @@ def weighted_rrf(
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """Weights of the convex fusion; ``lean`` is added to ``lexical`` for a query that some
-    candidate contains verbatim."""
+    """Weights of the convex fusion."""
 
     dense: float = 1.0
     lexical: float = 1.0
-    sentence: float = 0.0
-    lean: float = 0.0
 
 
 @dataclass
@@ -71,7 +68,6 @@ class Candidates:
     rows: list[int]
     dense: dict[int, float] = field(default_factory=dict)  # raw cosine, every candidate
     lexical: dict[int, float] = field(default_factory=dict)  # raw BM25, every candidate
-    sentence: dict[int, float] = field(default_factory=dict)  # best-sentence overlap in [0, 1]
     verbatim: dict[int, int] = field(default_factory=dict)  # verbatim query keys contained
 
 
@@ -91,16 +87,10 @@ def convex_fusion(c: Candidates, w: FusionWeights) -> list[tuple[int, float]]:
     """``[(id, score)]`` best first: verbatim tier, then the weighted sum (scaled to [0, 1])."""
     dense = unit_scale(c.dense, minmax=True)
     lexical = unit_scale(c.lexical, minmax=False)
-    lex_w = w.lexical + (w.lean if any(c.verbatim.values()) else 0.0)
-    total = (w.dense if dense else 0.0) + (lex_w if lexical else 0.0) + w.sentence
-    total = total or 1.0
+    total = (w.dense if dense else 0.0) + (w.lexical if lexical else 0.0) or 1.0
     out = []
     for row in c.rows:
-        s = (
-            w.dense * dense.get(row, 0.0)
-            + lex_w * lexical.get(row, 0.0)
-            + w.sentence * c.sentence.get(row, 0.0)
-        ) / total
+        s = (w.dense * dense.get(row, 0.0) + w.lexical * lexical.get(row, 0.0)) / total
         out.append((row, c.verbatim.get(row, 0) + s))
     return sorted(out, key=lambda rs: (-rs[1], rs[0]))
 

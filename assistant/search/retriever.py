@@ -23,13 +23,7 @@ from assistant.records import Chunk, DocumentMeta, Hit
 from assistant.search.backends import SearchBackend, SearchFilters, open_backend
 from assistant.search.backends.base import LexicalQuery
 from assistant.search.documents import DocumentHit, rank_documents
-from assistant.search.evidence import (
-    chunk_key_text,
-    query_bigrams,
-    sentence_match,
-    verbatim_count,
-    verbatim_keys,
-)
+from assistant.search.evidence import chunk_key_text, verbatim_count, verbatim_keys
 from assistant.search.fusion import (
     Candidates,
     FusionWeights,
@@ -241,7 +235,7 @@ class Retriever:
         qvec: np.ndarray | None,
         lexical: LexicalQuery | None,
     ) -> tuple[Candidates, dict[int, Chunk]]:
-        """Both channels' scores and the in-item evidence for the union of the candidates
+        """Both channels' scores and the verbatim evidence for the union of the candidates
         (``raw`` is completed in place)."""
         rows = list(dict.fromkeys(row for ranking in rankings.values() for row in ranking))
         if qvec is not None:
@@ -254,14 +248,12 @@ class Retriever:
             )
         chunks = self.backend.chunks(rows)
         keys = verbatim_keys(query)
-        grams = query_bigrams(query)
         cands = Candidates(rows=[r for r in rows if r in chunks])
         for row in cands.rows:
             chunk = chunks[row]
             cands.dense[row] = raw["dense"].get(row, 0.0) if qvec is not None else 0.0
             cands.lexical[row] = raw["bm25"].get(row, 0.0) if lexical is not None else 0.0
             cands.verbatim[row] = verbatim_count(keys, chunk_key_text(chunk))
-            cands.sentence[row] = sentence_match(grams, chunk.search_text or chunk.text)
         if qvec is None:
             cands.dense.clear()
         if lexical is None:

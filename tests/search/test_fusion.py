@@ -85,17 +85,6 @@ def test_verbatim_candidates_form_a_tier_above_the_rest():
     assert [r for r, _ in convex_fusion(c, FusionWeights())] == [3, 2, 1]
 
 
-def test_sentence_evidence_and_lean_move_candidates():
-    c = Candidates(rows=[1, 2], dense={1: 0.9, 2: 0.8}, lexical={1: 2.0, 2: 2.0},
-                   sentence={1: 0.1, 2: 0.9})  # fmt: skip
-    assert convex_fusion(c, FusionWeights(sentence=0.0))[0][0] == 1
-    assert convex_fusion(c, FusionWeights(sentence=2.0))[0][0] == 2
-    lean = Candidates(rows=[1, 2], dense={1: 0.9, 2: 0.7}, lexical={1: 1.0, 2: 3.0},
-                      verbatim={1: 1, 2: 1})  # fmt: skip
-    assert convex_fusion(lean, FusionWeights(dense=2.0, lean=0.0))[0][0] == 1
-    assert convex_fusion(lean, FusionWeights(dense=2.0, lean=4.0))[0][0] == 2
-
-
 def test_unit_scale():
     assert unit_scale({1: 2.0, 2: 4.0}, minmax=True) == {1: 0.0, 2: 1.0}
     assert unit_scale({1: 2.0, 2: 4.0}, minmax=False) == {1: 0.5, 2: 1.0}
