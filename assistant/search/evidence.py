@@ -29,7 +29,3 @@ def chunk_key_text(chunk: Chunk) -> str:
     if chunk.search_text:
         return _WS.sub("", chunk.search_text).lower()
     return phrase_key(chunk.text)
-
-
-def verbatim_count(keys: tuple[str, ...], key_text: str) -> int:
-    return sum(1 for k in keys if k in key_text)

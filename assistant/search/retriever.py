@@ -23,7 +23,7 @@ from assistant.records import Chunk, DocumentMeta, Hit
 from assistant.search.backends import SearchBackend, SearchFilters, open_backend
 from assistant.search.backends.base import LexicalQuery
 from assistant.search.documents import DocumentHit, rank_documents
-from assistant.search.evidence import chunk_key_text, verbatim_count, verbatim_keys
+from assistant.search.evidence import verbatim_keys
 from assistant.search.fusion import (
     Candidates,
     FusionWeights,
@@ -155,9 +155,8 @@ class Retriever:
 
         rankings, raw, qvec, lexical = self._channels(query, mode, depth, filters)
 
-        chunks: dict[int, Chunk] = {}
         if mode == "hybrid" and self.settings.fusion == "convex":
-            cands, chunks = self._candidates(query, rankings, raw, qvec, lexical)
+            cands = self._candidates(query, rankings, raw, qvec, lexical)
             fused = convex_fusion(cands, self.fusion_weights)
         elif mode == "hybrid":
             weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
@@ -179,8 +178,7 @@ class Retriever:
         if lexical is not None:  # and raw BM25 for dense-only ones
             missing = [r for r in rows if r not in raw["bm25"]]
             raw["bm25"].update(self.backend.lexical_scores(lexical, missing))
-        missing = [r for r in rows if r not in chunks]
-        chunks.update(self.backend.chunks(missing) if missing else {})
+        chunks = self.backend.chunks(rows)
         return [
             Hit(
                 chunk=chunks[row],
@@ -219,7 +217,8 @@ class Retriever:
         """What convex fusion ranks for a hybrid query, and the candidates' chunks (for tuning
         the fusion weights offline: ``fusion.convex_fusion(candidates, weights)``)."""
         rankings, raw, qvec, lexical = self._channels(query, "hybrid", depth, filters)
-        return self._candidates(query, rankings, raw, qvec, lexical)
+        cands = self._candidates(query, rankings, raw, qvec, lexical)
+        return cands, self.backend.chunks(cands.rows)
 
     def lexical_query(self, query: str) -> LexicalQuery:
         """The keyword query, tokenized as this index's keyword channel was."""
@@ -234,7 +233,7 @@ class Retriever:
         raw: dict[str, dict[int, float]],
         qvec: np.ndarray | None,
         lexical: LexicalQuery | None,
-    ) -> tuple[Candidates, dict[int, Chunk]]:
+    ) -> Candidates:
         """Both channels' scores and the verbatim evidence for the union of the candidates
         (``raw`` is completed in place)."""
         rows = list(dict.fromkeys(row for ranking in rankings.values() for row in ranking))
@@ -246,19 +245,17 @@ class Retriever:
             raw["bm25"].update(
                 self.backend.lexical_scores(lexical, [r for r in rows if r not in raw["bm25"]])
             )
-        chunks = self.backend.chunks(rows)
         keys = verbatim_keys(query)
-        cands = Candidates(rows=[r for r in rows if r in chunks])
-        for row in cands.rows:
-            chunk = chunks[row]
+        cands = Candidates(rows=rows)
+        cands.verbatim = self.backend.verbatim_counts(keys, rows) if keys else {}
+        for row in rows:
             cands.dense[row] = raw["dense"].get(row, 0.0) if qvec is not None else 0.0
             cands.lexical[row] = raw["bm25"].get(row, 0.0) if lexical is not None else 0.0
-            cands.verbatim[row] = verbatim_count(keys, chunk_key_text(chunk))
         if qvec is None:
             cands.dense.clear()
         if lexical is None:
             cands.lexical.clear()
-        return cands, chunks
+        return cands
 
     def search_documents(
         self,

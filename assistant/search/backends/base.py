@@ -109,6 +109,14 @@ class SearchBackend(ABC):
         """Chunks whose phrase text (``passage.phrase_key``) contains ``key``:
         ``[(id, occurrences)]``, most occurrences first, then by id."""
 
+    def verbatim_counts(self, keys: Sequence[str], ids: Sequence[int]) -> dict[int, int]:
+        """How many of the phrase keys (``passage.phrase_key``) each given chunk contains; a
+        backend that can test this where the text lives should (this reads every chunk)."""
+        from assistant.search.evidence import chunk_key_text
+
+        texts = {i: chunk_key_text(c) for i, c in self.chunks(ids).items()}
+        return {i: sum(k in t for k in keys) for i, t in texts.items()}
+
     @abstractmethod
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
         """The chunks with the given ids (missing ids are left out)."""

@@ -278,6 +278,13 @@ class EmbeddedBackend(SearchBackend):
         found.sort(key=lambda t: (-t[1], t[0]))
         return found[:k]
 
+    def verbatim_counts(self, keys: Sequence[str], ids: Sequence[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for s, pairs in self._locate(ids).items():
+            got = self.segments[s].verbatim_counts(keys, [r for _, r in pairs])
+            out.update((i, got.get(r, 0)) for i, r in pairs)
+        return out
+
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
         out: dict[int, Chunk] = {}
         for s, pairs in self._locate(ids).items():
