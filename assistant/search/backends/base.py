@@ -74,9 +74,10 @@ class SearchBackend(ABC):
 
     @property
     def analyzer(self) -> Analyzer:
-        """How this snapshot's keyword index tokenizes (queries must use the same); by default
-        plain jieba words, for a backend that stores no analysis of its own."""
-        return Analyzer(words=(), bigrams=False)
+        """How this snapshot's keyword index tokenizes (queries must use the same). By default
+        the analysis of ``StoredChunk.tokens`` (jieba words and Han bigrams, no corpus
+        dictionary), for a backend that indexes those tokens and stores no analysis of its own."""
+        return Analyzer()
 
     @abstractmethod
     def count(self) -> int:
