@@ -9,19 +9,26 @@ before the clock starts), then measures:
   figure moves much less with other load);
 - query latency p50/p95 per mode (hybrid, dense, bm25, hybrid with per_doc=2, phrase search)
   over the policy query set, after a warm-up query, with the model already loaded;
-- for an HNSW index: recall@10 of HNSW against exact search for the same query vectors, and the
+- for HNSW segments: recall@10 of HNSW against exact search for the same query vectors, and the
   latency of the exact search beside it;
 - peak RSS (``resource.getrusage``) of the build process and, separately, of a process that only
-  opens the index and answers queries;
+  opens the index and answers queries (with its resident memory split into anonymous and
+  file-backed, i.e. memory-mapped, pages);
+- a one-file update: one law gets one more article, then ``assistant index`` runs as a new
+  process (wall time, process start included);
+- cold ``assistant search``: a new process answering one hybrid query (wall and CPU time);
 - the index size on disk, per file kind.
 
 The build and the query phase each run in their own subprocess so their peak RSS is their own.
+``--backend`` picks the index backend (``ASSISTANT_BACKEND`` for every subprocess); results are
+written to ``--out`` after every phase, so a long run that is stopped keeps what it measured.
 
 Usage (figures go to stdout as a markdown table, and as JSON to --out):
 
     .venv/bin/python eval/bench_speed.py                       # the shipped corpus/
     .venv/bin/python eval/bench_speed.py --chunks 100000 \
         --lawref ../shared/policy_corpora/lawrefbook_all_markdown.tar.gz
+    .venv/bin/python eval/bench_speed.py --limit 20       # a quick check: 20 files
 
 ``--lawref`` extracts the LawRefBook tarball into the work directory and takes a seeded random
 choice of its laws whose estimated article count reaches ``--chunks``.
@@ -76,15 +83,46 @@ def load_queries(path: Path) -> list[str]:
 # ---------------------------------------------------------------------------- phases
 
 
-def phase_build(corpus: Path, index_dir: Path, dense: str | None, sample: int) -> dict:
+class StandInEmbedder:
+    """For index-side figures at a scale the shared cores cannot embed in one sitting: each
+    passage gets a pseudo-random unit vector seeded by its hash (no model work at all). Results
+    built with it say so; its vectors mean nothing, so neither do its rankings or HNSW recall."""
+
+    backend = "stand-in (hashed random vectors)"
+
+    def __init__(self, model_name: str, dim: int = 384) -> None:
+        self.model_name, self.dim = model_name, dim
+
+    def embed_passages(self, texts, **_kw):
+        import hashlib
+
+        import numpy as np
+
+        out = np.empty((len(texts), self.dim), np.float32)
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+            v = np.random.default_rng(seed).standard_normal(self.dim)
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+    embed_queries = embed_passages
+
+
+def phase_build(
+    corpus: Path, index_dir: Path, dense: str | None, sample: int, stand_in: bool = False
+) -> dict:
     from assistant.config import load_settings
-    from assistant.embedding import load_embedder
+    from assistant.embedding import load_query_embedder
     from assistant.search.builder import build_index
-    from assistant.search.store import CHUNKS_FILE, current_generation
+    from assistant.search.passage import passage_text
+    from assistant.search.retriever import Retriever
 
     settings = load_settings()
     t = time.perf_counter()
-    embedder = load_embedder(settings)
+    if stand_in:
+        embedder = StandInEmbedder(settings.embed_model)
+    else:
+        embedder = load_query_embedder(settings)  # what `assistant index` uses
     load_s = time.perf_counter() - t
     cpu0 = time.process_time()
     report = build_index([corpus], index_dir, settings, embedder=embedder, dense=dense)
@@ -92,13 +130,13 @@ def phase_build(corpus: Path, index_dir: Path, dense: str | None, sample: int) -
     build_rss = peak_rss_mb()
 
     # Raw encode throughput on a sample of the very passages just indexed.
-    import sqlite3
-
-    con = sqlite3.connect(current_generation(index_dir) / CHUNKS_FILE)
-    passages = [r[0] for r in con.execute("SELECT passage FROM chunks")]
-    con.close()
+    retriever = Retriever.open(index_dir, settings, embedder=embedder)
     rng = random.Random(13)
-    texts = rng.sample(passages, min(sample, len(passages)))
+    ids = _chunk_ids(retriever)
+    chosen = rng.sample(ids, min(sample, len(ids)))
+    passages = [passage_text(c) for c in retriever.backend.chunks(chosen).values()]
+    retriever.close()
+    texts = passages
     embedder.embed_passages(texts[:32], progress=False)  # warm-up
     wall, cpu = time.perf_counter(), time.process_time()
     embedder.embed_passages(texts, progress=False)
@@ -127,6 +165,26 @@ def phase_build(corpus: Path, index_dir: Path, dense: str | None, sample: int) -
         "cpu_threads": os.cpu_count(),
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _chunk_ids(retriever) -> list[int]:
+    """Every chunk id of an index (any backend: the ids its documents' chunks answer to)."""
+    backend = retriever.backend
+    segments = getattr(backend, "segments", None)
+    if segments is not None:  # embedded: contiguous ids per segment
+        return [seg.base + r for seg in segments for r in range(seg.count)]
+    return list(range(len(retriever)))
+
+
+def _memory_mb() -> dict[str, float]:
+    """Resident memory now, anonymous vs file-backed (memory-mapped index files)."""
+    out = {}
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS", "RssAnon", "RssFile")):
+                key, value = line.split(":")
+                out[key] = round(int(value.split()[0]) / 1024, 0)
+    return out
 
 
 def _timed(fn, items) -> list[float]:
@@ -183,24 +241,31 @@ def phase_query(index_dir: Path, queries: list[str], repeat: int) -> dict:
         "dense": retriever.manifest.dense,
         "latency": latency,
     }
-    dense = retriever._dense
-    vectors = np.asarray(dense.vectors)
-    ms_exact, ms_index, recalls = [], [], []
-    for q in qvecs:
-        t = time.perf_counter()
-        exact, _ = top_k(vectors @ q, 10)
-        ms_exact.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        got, _ = dense.search(q, 10)
-        ms_index.append((time.perf_counter() - t) * 1000)
-        recalls.append(len(set(exact.tolist()) & set(got.tolist())) / 10)
-    out["vector_search"] = {
-        "kind": dense.kind,
-        "faiss_p50_ms": round(percentile(ms_index, 0.5), 2),
-        "exact_numpy_p50_ms": round(percentile(ms_exact, 0.5), 2),
-        "recall_at_10_vs_exact": round(statistics.mean(recalls), 4),
-    }
     out["query_peak_rss_mb"] = round(peak_rss_mb(), 0)
+    out["query_memory_mb"] = _memory_mb()
+    hnsw = [seg for seg in getattr(retriever.backend, "segments", []) if seg.dense.kind == "hnsw"]
+    ms_exact, ms_index, recalls = [], [], []
+    for seg in hnsw:
+        vectors = seg.dense.vectors_at(np.arange(seg.count))
+        for q in qvecs:
+            t = time.perf_counter()
+            exact, _ = top_k(vectors @ q, 10)
+            ms_exact.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            got, _ = seg.dense.search(q, 10)
+            ms_index.append((time.perf_counter() - t) * 1000)
+            recalls.append(len(set(exact.tolist()) & set(got.tolist())) / 10)
+    out["segments"] = [
+        {"rows": seg.count, "dense": seg.dense.kind}
+        for seg in getattr(retriever.backend, "segments", [])
+    ]
+    if recalls:
+        out["vector_search"] = {
+            "kind": "hnsw",
+            "faiss_p50_ms": round(percentile(ms_index, 0.5), 2),
+            "exact_numpy_p50_ms": round(percentile(ms_exact, 0.5), 2),
+            "recall_at_10_vs_exact": round(statistics.mean(recalls), 4),
+        }
     retriever.close()
     return out
 
@@ -208,12 +273,66 @@ def phase_query(index_dir: Path, queries: list[str], repeat: int) -> dict:
 # ---------------------------------------------------------------------------- orchestration
 
 
+BACKEND = "embedded"
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    if BACKEND != "embedded":
+        env["ASSISTANT_BACKEND"] = BACKEND
+    return env
+
+
+def cli(*argv: str) -> tuple[float, float]:
+    """Run ``assistant ARGV`` as a new process: (wall s, CPU s of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "assistant", *argv], env=_env(), check=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return round(wall, 2), round(cpu, 2)
+
+
+def one_file_update(corpus: Path, index_dir: Path) -> dict:
+    """Append one article to one file and bring the index up to date with `assistant index`."""
+    target = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix in (".md", ".txt"))[0]
+    original = target.read_bytes()
+    target.write_text(
+        original.decode("utf-8", "replace") + "\n\n第九百九十九条 本条为测速追加的条文。\n",
+        encoding="utf-8",
+    )
+    try:
+        wall, cpu = cli("index", str(corpus), "--index-dir", str(index_dir), "--quiet")
+        again_wall, _ = cli("index", str(corpus), "--index-dir", str(index_dir), "--quiet")
+    finally:
+        target.write_bytes(original)
+    restore_wall, _ = cli("index", str(corpus), "--index-dir", str(index_dir), "--quiet")
+    return {
+        "file": target.name, "wall_s": wall, "cpu_s": cpu,
+        "nothing_changed_wall_s": again_wall, "restore_wall_s": restore_wall,
+    }  # fmt: skip
+
+
+def cold_search(index_dir: Path, query: str, runs: int = 3) -> dict:
+    """`assistant search` in a new process, a few times: median wall and CPU seconds."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        wall, cpu = cli("search", query, "--index-dir", str(index_dir), "--json")
+        walls.append(wall)
+        cpus.append(cpu)
+    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "runs": runs}
+
+
 def run_phase(args: list[str]) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, *args],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env=_env(),
         check=True,
     )
     for line in proc.stdout.splitlines():
@@ -223,20 +342,19 @@ def run_phase(args: list[str]) -> dict:
 
 
 def disk_usage(index_dir: Path) -> dict[str, float]:
-    from assistant.search.store import current_generation
-
-    gen = current_generation(index_dir)
     sizes: dict[str, float] = {}
-    for path in gen.rglob("*"):
-        if path.is_file():
-            key = "bm25/" if path.parent.name == "bm25" else path.name
+    for path in index_dir.rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            key = "lexical/" if path.parent.name == "lexical" else path.name
             sizes[key] = sizes.get(key, 0) + path.stat().st_size
     mb = {k: round(v / 2**20, 1) for k, v in sorted(sizes.items())}
     mb["total"] = round(sum(sizes.values()) / 2**20, 1)
     return mb
 
 
-def lawref_corpus(tarball: Path, work: Path, chunks: int, seed: int) -> tuple[Path, int, int]:
+def lawref_corpus(
+    tarball: Path, work: Path, chunks: int, seed: int, limit: int | None = None
+) -> tuple[Path, int, int]:
     """Extract the tarball and copy a random choice of laws reaching ~``chunks`` articles."""
     extracted = work / "lawref-all"
     if not extracted.is_dir():
@@ -251,7 +369,7 @@ def lawref_corpus(tarball: Path, work: Path, chunks: int, seed: int) -> tuple[Pa
     estimate = 0
     taken = 0
     for path in files:
-        if estimate >= chunks:
+        if estimate >= chunks or (limit is not None and taken >= limit):
             break
         text = path.read_text(encoding="utf-8", errors="replace")
         estimate += len(ARTICLE.findall(text)) + 1
@@ -263,11 +381,9 @@ def lawref_corpus(tarball: Path, work: Path, chunks: int, seed: int) -> tuple[Pa
 
 
 def markdown(result: dict) -> str:
-    b, q, d = result["build"], result["query"], result["disk_mb"]
-    lat = q["latency"]
-    vs = q["vector_search"]
+    b, q, d = result["build"], result.get("query", {}), result.get("disk_mb", {})
     rows = [
-        f"| corpus | {result['label']} |",
+        f"| corpus | {result['label']} (backend {result.get('backend', 'embedded')}) |",
         "|---|---|",
         f"| files / chunks | {b['files']} / {b['chunks']} (mean passage {b['mean_passage_chars']}"
         " chars) |",
@@ -275,32 +391,60 @@ def markdown(result: dict) -> str:
         f"| build (model loaded) | {b['build_s']} s = {b['build_chunks_per_s']} chunks/s "
         f"({b['build_chunks_per_cpu_s']} per CPU-s); read {b['phases_s'].get('read')} s, "
         f"embed {b['phases_s'].get('embed')} s, write {b['phases_s'].get('write')} s |",
+        f"| embed phase alone | {b['embed_phase_chunks_per_s']} passages/s |",
         f"| raw model encode, same passages | {b['encode_passages_per_s']} passages/s "
         f"({b['encode_passages_per_cpu_s']} per CPU-s), sample of {b['encode_sample']} |",
+        f"| peak RSS build | {b['build_peak_rss_mb']:.0f} MB |",
     ]
+    lat = q.get("latency", {})
     for mode in ("hybrid", "dense", "bm25", "hybrid+per_doc2", "phrase", "query_embedding_only"):
+        if mode in lat:
+            rows.append(
+                f"| query {mode} p50 / p95 | {lat[mode]['p50_ms']} / {lat[mode]['p95_ms']} ms"
+                f" (n={lat[mode]['n']}) |"
+            )
+    vs = q.get("vector_search")
+    if vs:
         rows.append(
-            f"| query {mode} p50 / p95 | {lat[mode]['p50_ms']} / {lat[mode]['p95_ms']} ms"
-            f" (n={lat[mode]['n']}) |"
+            f"| HNSW search alone p50 | {vs['faiss_p50_ms']} ms (exact numpy "
+            f"{vs['exact_numpy_p50_ms']} ms); recall@10 vs exact {vs['recall_at_10_vs_exact']} |"
         )
-    rows += [
-        f"| vector search alone ({vs['kind']}) p50 | {vs['faiss_p50_ms']} ms (exact numpy "
-        f"{vs['exact_numpy_p50_ms']} ms); recall@10 vs exact {vs['recall_at_10_vs_exact']} |",
-        f"| open index / first query (model load) | {q['open_s']} s / {q['first_query_s']} s |",
-        f"| peak RSS build / query process | {b['build_peak_rss_mb']:.0f} MB / "
-        f"{q['query_peak_rss_mb']:.0f} MB |",
-        "| index on disk | " + ", ".join(f"{k} {v} MB" for k, v in d.items()) + " |",
-        f"| load average after build | {b['loadavg_after']} (2 cores) |",
-    ]
+    if q:
+        mem = q.get("query_memory_mb", {})
+        segments = ", ".join(f"{seg['rows']} {seg['dense']}" for seg in q.get("segments", []))
+        rows += [
+            f"| segments (rows, vector index) | {segments} |",
+            f"| open index / first query (model load) | {q['open_s']} s / {q['first_query_s']} s |",
+            f"| peak RSS query process | {q['query_peak_rss_mb']:.0f} MB (at the end: anonymous "
+            f"{mem.get('RssAnon')} MB, memory-mapped files {mem.get('RssFile')} MB) |",
+        ]
+    if "update" in result:
+        u = result["update"]
+        rows.append(
+            f"| one-file update, `assistant index` process | {u['wall_s']} s wall ({u['cpu_s']} "
+            f"CPU-s); nothing changed: {u['nothing_changed_wall_s']} s |"
+        )
+    if "cold_search" in result:
+        c = result["cold_search"]
+        rows.append(
+            f"| cold `assistant search` process | {c['wall_s']} s wall ({c['cpu_s']} CPU-s), "
+            f"median of {c['runs']} |"
+        )
+    if d:
+        rows.append("| index on disk | " + ", ".join(f"{k} {v} MB" for k, v in d.items()) + " |")
+    rows.append(f"| load average after build | {b['loadavg_after']} (2 cores) |")
     return "\n".join(rows)
 
 
 def main() -> int:
+    global BACKEND
     if len(sys.argv) > 1 and sys.argv[1] in ("_build", "_query"):
         phase, rest = sys.argv[1], sys.argv[2:]
         if phase == "_build":
-            corpus, index_dir, dense, sample = rest
-            res = phase_build(Path(corpus), Path(index_dir), dense or None, int(sample))
+            corpus, index_dir, dense, sample, stand_in = rest
+            res = phase_build(
+                Path(corpus), Path(index_dir), dense or None, int(sample), stand_in == "1"
+            )
         else:
             index_dir, queries, repeat = rest
             res = phase_query(Path(index_dir), load_queries(Path(queries)), int(repeat))
@@ -311,44 +455,76 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     ap.add_argument("--lawref", type=Path, help="LawRefBook markdown tarball (scale run)")
     ap.add_argument("--chunks", type=int, default=100_000, help="target size of the scale run")
+    ap.add_argument("--limit", type=int, help="take at most this many files (a quick run)")
+    ap.add_argument("--backend", default="embedded", help="index backend (default embedded)")
     ap.add_argument("--dense", choices=("auto", "flat", "hnsw"), default="auto")
+    ap.add_argument(
+        "--stand-in-vectors", action="store_true",
+        help="build with hashed random vectors instead of the model (index-side figures only)",
+    )  # fmt: skip
     ap.add_argument("--queries", type=Path, default=ROOT / "eval" / "policy_queries.jsonl")
     ap.add_argument("--repeat", type=int, default=3, help="passes over the query set per mode")
     ap.add_argument("--sample", type=int, default=512, help="passages for the raw encode figure")
     ap.add_argument("--work", type=Path, help="work directory (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    ap.add_argument("--out", type=Path, help="write the JSON result here")
+    ap.add_argument("--out", type=Path, help="write the JSON result here (after every phase)")
     args = ap.parse_args()
+    BACKEND = args.backend
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-speed-"))
     work.mkdir(parents=True, exist_ok=True)
+    result: dict = {
+        "command": " ".join(["eval/bench_speed.py", *sys.argv[1:]]),
+        "date": time.strftime("%Y-%m-%d"),
+        "backend": args.backend,
+    }
+
+    def save() -> None:
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+
     try:
         if args.lawref:
-            corpus, taken, estimate = lawref_corpus(args.lawref, work, args.chunks, seed=13)
+            corpus, taken, estimate = lawref_corpus(
+                args.lawref, work, args.chunks, seed=13, limit=args.limit
+            )
             label = f"LawRefBook sample: {taken} laws (~{estimate} articles estimated)"
         else:
-            corpus, label = args.corpus, f"shipped corpus ({args.corpus})"
+            corpus = work / "corpus"  # a copy: the update step edits one file
+            if corpus.exists():
+                shutil.rmtree(corpus)
+            files = sorted(p for p in args.corpus.rglob("*") if p.is_file())[: args.limit]
+            for path in files:
+                target = corpus / path.relative_to(args.corpus)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, target)
+            label = f"shipped corpus ({args.corpus}, {len(files)} files)"
+        if args.stand_in_vectors:
+            label += "; STAND-IN VECTORS (no model at build time: index-side figures only)"
+        result["label"] = label
         index_dir = work / "index"
         if index_dir.exists():
             shutil.rmtree(index_dir)
         print(f"building {label} into {index_dir} …", file=sys.stderr)
-        build = run_phase(["_build", str(corpus), str(index_dir), args.dense, str(args.sample)])
+        result["build"] = run_phase(
+            ["_build", str(corpus), str(index_dir), args.dense, str(args.sample),
+             "1" if args.stand_in_vectors else "0"]
+        )  # fmt: skip
+        result["disk_mb"] = disk_usage(index_dir)
+        save()
         print("querying …", file=sys.stderr)
-        query = run_phase(["_query", str(index_dir), str(args.queries), str(args.repeat)])
-        result = {
-            "label": label,
-            "command": " ".join(["eval/bench_speed.py", *sys.argv[1:]]),
-            "date": time.strftime("%Y-%m-%d"),
-            "build": build,
-            "query": query,
-            "disk_mb": disk_usage(index_dir),
-        }
+        result["query"] = run_phase(["_query", str(index_dir), str(args.queries), str(args.repeat)])
+        save()
+        print("cold search …", file=sys.stderr)
+        result["cold_search"] = cold_search(index_dir, load_queries(args.queries)[0])
+        save()
+        print("one-file update …", file=sys.stderr)
+        result["update"] = one_file_update(corpus, index_dir)
+        save()
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
     print(markdown(result))
     return 0
 

@@ -164,6 +164,7 @@ def test_a_model_in_the_hugging_face_cache_is_preferred_to_a_build(
     for name in ("config.json", "modules.json"):
         (snapshot / name).symlink_to(embedder.model_path / name)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # what a user sets
     resolved = resolve_model(DEFAULT_EMBED_MODEL, tmp_path / "cache", progress=False)
     assert resolved == snapshot
     assert not (tmp_path / "cache").exists()

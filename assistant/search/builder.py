@@ -1,15 +1,17 @@
 """Build or update an index directory from corpus files, incrementally and atomically.
 
-Each file's sha256 is compared with the manifest of the live generation: unchanged files carry
-their chunks, tokens and vectors over without being read again; new and changed files are
+Each file's sha256 is compared with the manifest of the live index: unchanged files are left
+where they are without being read again; new and changed files are
 ingested, and only passages whose vector is not already in the index are embedded (so an edit
 to one item of a file re-embeds about one passage); files that disappeared are dropped. A file
 that fails to load is reported with its kind and message, and if an earlier version of it is
 indexed, that version is kept. When the ingestion code itself changed since the last build
 (see ``pipeline_fingerprint``), every file is re-ingested, still reusing vectors by passage.
 
-Everything goes into a new generation directory committed by an atomic pointer swap (see
-``assistant.search.store``); a build that fails or is killed leaves the previous index as it was.
+Ingested files stream through the backend's ``IndexWriter`` (``assistant.search.backends``) in
+batches of ``STREAM_PASSAGES`` (embed, write, forget); deleted files are removed through it, and
+one atomic commit makes the changes visible: a build that fails or is killed leaves the previous
+index as it was.
 """
 
 from __future__ import annotations

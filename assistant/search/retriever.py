@@ -3,8 +3,8 @@
 ``Retriever.open(index_dir)`` opens the committed snapshot once through its storage backend
 (``assistant.search.backends``: the embedded files by default); the embedding model is loaded
 on the first dense or hybrid query and kept for the process. Each ``search`` embeds the query
-once. Filters (year or year range, region, document, file) restrict
-both retrievers before ranking, and ``per_doc`` keeps at most N hits per document.
+once. Filters (year or year range, region, document, file) restrict both retrievers before
+ranking, and ``per_doc`` keeps at most N hits per document.
 
 ``Hit.score`` is the fused RRF score in hybrid mode and the retriever's raw score (cosine or
 BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each retriever's candidate list

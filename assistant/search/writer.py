@@ -49,9 +49,11 @@ class LazyEmbedder:
 
     def get(self) -> Embedder:
         if self._embedder is None:
-            from assistant.embedding import load_embedder
+            # ONNX Runtime directly when the model allows it (the same vectors): importing
+            # sentence-transformers and torch would dominate a small update's time.
+            from assistant.embedding import load_query_embedder
 
-            self._embedder = load_embedder(self.settings)
+            self._embedder = load_query_embedder(self.settings)
         return self._embedder
 
     @property
