@@ -11,8 +11,10 @@ Two things keep a term from hiding behind a bad jieba split:
   added to the same token stream under a prefix, so a query term still matches when the passage
   is split differently.
 
-``Analyzer.tokens`` is the one tokenizer of the keyword index: the builder calls it on
-passages, the retriever on queries, both with the index's own dictionary.
+``Analyzer.tokens`` is the one tokenizer of the keyword index: passages are tokenized with it
+when they are written (``passage.passage_tokens``, then again with the dictionary by the
+backend's writer where a dictionary word occurs), queries by the retriever with the index's own
+analyzer (``SearchBackend.analyzer``).
 """
 
 from __future__ import annotations
@@ -83,11 +85,10 @@ class Analyzer:
             return self
         return Analyzer(words=tuple(sorted(new.union(self.words))), bigrams=self.bigrams)
 
-    def uses_words(self, text: str) -> bool:
-        """True when ``text`` contains a dictionary word (its tokens differ from plain jieba's)."""
-        return (
-            self._pattern is not None and self._pattern.search(normalize(text).lower()) is not None
-        )
+    def uses_words(self, norm: str) -> bool:
+        """True when normalized ``norm`` contains a dictionary word (its tokens then differ
+        from those of an analyzer without the dictionary)."""
+        return self._pattern is not None and self._pattern.search(norm.lower()) is not None
 
     def retokenize(self, stored: Sequence[StoredChunk]) -> list[StoredChunk]:
         """``stored`` with the tokens of this analyzer (only passages with a word change)."""
