@@ -1,4 +1,5 @@
-"""Search an index: hybrid (dense + BM25 fused by weighted RRF), dense-only or BM25-only.
+"""Search an index: hybrid (dense + BM25, convex fusion with a verbatim tier, or weighted RRF
+with ``settings.fusion = "rrf"``), dense-only or BM25-only; documents ranked by their items.
 
 ``Retriever.open(index_dir)`` opens the committed snapshot once through its storage backend
 (``assistant.search.backends``: the embedded files by default); the embedding model is loaded
@@ -6,9 +7,11 @@ on the first dense or hybrid query and kept for the process. Each ``search`` emb
 once. Filters (year or year range, region, document, file) restrict both retrievers before
 ranking, and ``per_doc`` keeps at most N hits per document.
 
-``Hit.score`` is the fused RRF score in hybrid mode and the retriever's raw score (cosine or
-BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each retriever's candidate list
-(None when outside it) and ``Hit.scores`` the raw scores of both retrievers where computed.
+``Hit.score`` is the fused score in hybrid mode (convex: the number of the query's verbatim
+keys the item contains plus a weighted score in [0, 1]; or the RRF score) and the retriever's
+raw score (cosine or BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each
+retriever's candidate list (None when outside it) and ``Hit.scores`` the raw scores of both
+retrievers where computed.
 """
 
 from __future__ import annotations
