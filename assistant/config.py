@@ -33,7 +33,8 @@ class Settings:
     backend: str = "embedded"
     milvus_uri: str | None = None
     milvus_token: str | None = None  # "user:password" or an API key, for a server with auth
-    # Hybrid fusion
+    # Hybrid fusion: "convex" (normalised scores, assistant.search.fusion) or "rrf"
+    fusion: str = "convex"
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0

@@ -65,5 +65,9 @@ def _is_word(token: str) -> bool:
 
 def tokenize(text: str) -> list[str]:
     """jieba search-mode words of the normalized text, lower-cased, punctuation removed."""
-    norm = normalize(text).lower()
+    return words_of_normalized(normalize(text).lower())
+
+
+def words_of_normalized(norm: str) -> list[str]:
+    """``tokenize`` for text that is already normalized and lower-cased."""
     return [t for t in jieba.cut_for_search(norm) if t.strip() and _is_word(t)]

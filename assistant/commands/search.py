@@ -51,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="exact wording search (ignores script, width and line breaks)",
     )
+    p.add_argument(
+        "--documents",
+        action="store_true",
+        help="list documents instead of passages (each scored by the evidence of its items)",
+    )
     p.add_argument("--index-dir", type=Path, help="index directory (default: settings, index/)")
     p.add_argument("--model", help="embedding model the index was built with (default: settings)")
     p.add_argument("--json", action="store_true", help="print hits as JSON")
@@ -83,6 +88,13 @@ def format_hit(n: int, hit: dict[str, Any]) -> str:
     source = f"{hit['file']}  （{mark}）" if mark else hit["file"]
     lines += [body, f"    {source}   score {hit['score']:.4g}   [{ranks}]"]
     return "\n".join(lines)
+
+
+def format_document(n: int, doc: dict[str, Any]) -> str:
+    where = " · ".join(str(x) for x in (doc["region"], doc["year"]) if x)
+    head = f"{n:>2}. {doc['title']}" + (f"  ({where})" if where else "")
+    labels = "、".join(i["label"] or "(lead)" for i in doc["items"])
+    return f"{head}\n    {doc['file']}   score {doc['score']:.4g}   items {labels}"
 
 
 def _read_queries(path: Path) -> list[tuple[Any, str]]:
@@ -132,7 +144,14 @@ def run(args: argparse.Namespace) -> int:
         superseded=args.versions == "all",
     )
 
+    if args.documents and (args.phrase or args.per_doc):
+        print("error: --documents cannot be combined with --phrase or --per-doc", file=sys.stderr)
+        return 2
+
     def hits_for(query: str) -> list[dict[str, Any]]:
+        if args.documents:
+            docs = retriever.search_documents(query, k=args.k, mode=args.mode, filters=filters)
+            return [d.to_dict() for d in docs]
         if args.phrase:
             found = retriever.phrase_search(query, k=args.k, filters=filters)
         else:
@@ -149,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(hits, ensure_ascii=False, indent=2))
     elif not hits:
-        print("no matching passages")
+        print("no matching documents" if args.documents else "no matching passages")
     else:
-        print("\n\n".join(format_hit(n, h) for n, h in enumerate(hits, start=1)))
+        fmt = format_document if args.documents else format_hit
+        print("\n\n".join(fmt(n, h) for n, h in enumerate(hits, start=1)))
     return 0

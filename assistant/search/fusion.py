@@ -1,5 +1,10 @@
 """Small pure functions that turn per-retriever rankings into one list.
 
+Convex fusion (the hybrid default) keeps score gaps: each channel's scores over the candidate
+set are put on [0, 1] (dense cosine min-max, BM25 divided by its best) and summed with weights
+chosen on the dev queries (eval/tune_fusion.py); candidates that contain the query, or a quoted
+part of it, verbatim form a tier above the rest.
+
 Weighted reciprocal rank fusion (Cormack et al., 2009): a candidate scores
 ``sum(weight_r / (k + rank_r))`` over the retrievers that ranked it (ranks start at 1), so
 agreement between retrievers counts and no raw scores need to be put on one scale. Per-document
@@ -9,6 +14,7 @@ diversification keeps at most N hits of any one document, for questions like "å
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -45,6 +51,48 @@ def weighted_rrf(
             scores[item] = scores.get(item, 0.0) + w / (k + rank)
             best[item] = min(best.get(item, rank), rank)
     return sorted(scores.items(), key=lambda kv: (-kv[1], best[kv[0]], kv[0]))
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weights of the convex fusion."""
+
+    dense: float = 1.0
+    lexical: float = 1.0
+
+
+@dataclass
+class Candidates:
+    """Everything fusion needs about one query's candidate items (ids are chunk ids)."""
+
+    rows: list[int]
+    dense: dict[int, float] = field(default_factory=dict)  # raw cosine, every candidate
+    lexical: dict[int, float] = field(default_factory=dict)  # raw BM25, every candidate
+    verbatim: dict[int, int] = field(default_factory=dict)  # verbatim query keys contained
+
+
+def unit_scale(values: Mapping[int, float], *, minmax: bool) -> dict[int, float]:
+    """Scores put on [0, 1]: min-max, or divided by the largest (0 stays 0)."""
+    if not values:
+        return {}
+    hi = max(values.values())
+    lo = min(values.values()) if minmax else 0.0
+    span = hi - lo
+    if span <= 0:
+        return {i: (1.0 if v > 0 or minmax else 0.0) for i, v in values.items()}
+    return {i: max(0.0, (v - lo) / span) for i, v in values.items()}
+
+
+def convex_fusion(c: Candidates, w: FusionWeights) -> list[tuple[int, float]]:
+    """``[(id, score)]`` best first: verbatim tier, then the weighted sum (scaled to [0, 1])."""
+    dense = unit_scale(c.dense, minmax=True)
+    lexical = unit_scale(c.lexical, minmax=False)
+    total = (w.dense if dense else 0.0) + (w.lexical if lexical else 0.0) or 1.0
+    out = []
+    for row in c.rows:
+        s = (w.dense * dense.get(row, 0.0) + w.lexical * lexical.get(row, 0.0)) / total
+        out.append((row, c.verbatim.get(row, 0) + s))
+    return sorted(out, key=lambda rs: (-rs[1], rs[0]))
 
 
 def diversify(items: Iterable[T], key: Callable[[T], Hashable], per_key: int | None) -> list[T]:

@@ -15,8 +15,9 @@ import hashlib
 import re
 
 from assistant.records import Chunk
+from assistant.search.analysis import Analyzer
 from assistant.search.store import StoredChunk
-from assistant.text import normalize, tokenize
+from assistant.text import normalize
 
 SEPARATOR = " · "
 # Recorded in the manifest so an index built with another recipe is recognised as different.
@@ -32,8 +33,9 @@ def passage_text(chunk: Chunk) -> str:
 
 
 def passage_tokens(text: str) -> list[str]:
-    """BM25 tokens of a passage text (jieba search mode over the normalized form)."""
-    return tokenize(text)
+    """BM25 tokens of a passage text before the corpus dictionary is known (jieba search mode
+    and Han bigrams, ``assistant.search.analysis``); the commit redoes passages it affects."""
+    return Analyzer().tokens(text)
 
 
 def passage_hash(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Search an index: hybrid (dense + BM25 fused by weighted RRF), dense-only or BM25-only.
+"""Search an index: hybrid (dense + BM25, convex fusion with a verbatim tier, or weighted RRF
+with ``settings.fusion = "rrf"``), dense-only or BM25-only; documents ranked by their items.
 
 ``Retriever.open(index_dir)`` opens the committed snapshot once through its storage backend
 (``assistant.search.backends``: the embedded files by default); the embedding model is loaded
@@ -6,9 +7,11 @@ on the first dense or hybrid query and kept for the process. Each ``search`` emb
 once. Filters (year or year range, region, document, file) restrict both retrievers before
 ranking, and ``per_doc`` keeps at most N hits per document.
 
-``Hit.score`` is the fused RRF score in hybrid mode and the retriever's raw score (cosine or
-BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each retriever's candidate list
-(None when outside it) and ``Hit.scores`` the raw scores of both retrievers where computed.
+``Hit.score`` is the fused score in hybrid mode (convex: the number of the query's verbatim
+keys the item contains plus a weighted score in [0, 1]; or the RRF score) and the retriever's
+raw score (cosine or BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each
+retriever's candidate list (None when outside it) and ``Hit.scores`` the raw scores of both
+retrievers where computed.
 """
 
 from __future__ import annotations
@@ -23,12 +26,23 @@ from assistant.documents.versions import find_versions, superseded_ids, with_ver
 from assistant.records import Chunk, DocumentMeta, Hit
 from assistant.search.backends import SearchBackend, SearchFilters, open_backend
 from assistant.search.backends.base import LexicalQuery
-from assistant.search.fusion import diversify, ranks_of, weighted_rrf
+from assistant.search.documents import DocumentHit, rank_documents
+from assistant.search.evidence import verbatim_keys
+from assistant.search.fusion import (
+    Candidates,
+    FusionWeights,
+    convex_fusion,
+    diversify,
+    ranks_of,
+    weighted_rrf,
+)
 from assistant.search.passage import phrase_key
 from assistant.search.store import Manifest, check_model
-from assistant.text import normalize, tokenize
+from assistant.text import normalize
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from assistant.embedding import Embedder
 
 __all__ = ["MODES", "DocumentSummary", "Mode", "Retriever", "SearchFilters", "parse_year"]
@@ -36,6 +50,7 @@ __all__ = ["MODES", "DocumentSummary", "Mode", "Retriever", "SearchFilters", "pa
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = get_args(Mode)
 MIN_CANDIDATES = 50  # per retriever, before fusion
+DOCUMENT_ITEMS = 5  # item hits looked at per document asked for
 
 
 def parse_year(text: str) -> int | tuple[int, int]:
@@ -69,6 +84,7 @@ class Retriever:
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self.versions = find_versions(m for m, _ in backend.documents())
+        self.fusion_weights = FusionWeights()
 
     # ------------------------------------------------------------------ opening
 
@@ -153,22 +169,12 @@ class Retriever:
         filters = self._resolved(filters)
         depth = max(MIN_CANDIDATES, 5 * k, 20 * k if per_doc else 0)
 
-        rankings: dict[str, list[int]] = {}
-        raw: dict[str, dict[int, float]] = {}
-        qvec = None
-        lexical = None
-        if mode in ("hybrid", "dense"):
-            qvec = self.embedder().embed_queries([normalize(query)])[0]
-            found = self.backend.dense_search(qvec, depth, filters)
-            rankings["dense"] = [i for i, _ in found]
-            raw["dense"] = dict(found)
-        if mode in ("hybrid", "bm25"):
-            lexical = LexicalQuery(text=normalize(query), tokens=tuple(tokenize(query)))
-            found = self.backend.lexical_search(lexical, depth, filters)
-            rankings["bm25"] = [i for i, _ in found]
-            raw["bm25"] = dict(found)
+        rankings, raw, qvec, lexical = self._channels(query, mode, depth, filters)
 
-        if mode == "hybrid":
+        if mode == "hybrid" and self.settings.fusion == "convex":
+            cands = self._candidates(query, rankings, raw, qvec, lexical)
+            fused = convex_fusion(cands, self.fusion_weights)
+        elif mode == "hybrid":
             weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
             fused = weighted_rrf(rankings, weights, k=self.settings.rrf_k)
         else:
@@ -198,6 +204,90 @@ class Retriever:
             )
             for row, score in fused
         ]
+
+    def _channels(
+        self, query: str, mode: Mode, depth: int, filters: SearchFilters | None
+    ) -> tuple[dict[str, list[int]], dict[str, dict[int, float]], np.ndarray | None,
+               LexicalQuery | None]:  # fmt: skip
+        """Each channel's top ``depth`` ids and raw scores (the query vector and keyword query
+        are returned for scoring further ids)."""
+        rankings: dict[str, list[int]] = {}
+        raw: dict[str, dict[int, float]] = {}
+        qvec = None
+        lexical = None
+        if mode in ("hybrid", "dense"):
+            qvec = self.embedder().embed_queries([normalize(query)])[0]
+            found = self.backend.dense_search(qvec, depth, filters)
+            rankings["dense"] = [i for i, _ in found]
+            raw["dense"] = dict(found)
+        if mode in ("hybrid", "bm25"):
+            lexical = self.lexical_query(query)
+            found = self.backend.lexical_search(lexical, depth, filters)
+            rankings["bm25"] = [i for i, _ in found]
+            raw["bm25"] = dict(found)
+        return rankings, raw, qvec, lexical
+
+    def candidates(
+        self, query: str, *, depth: int = MIN_CANDIDATES, filters: SearchFilters | None = None
+    ) -> tuple[Candidates, dict[int, Chunk]]:
+        """What convex fusion ranks for a hybrid query, and the candidates' chunks (for tuning
+        the fusion weights offline: ``fusion.convex_fusion(candidates, weights)``)."""
+        rankings, raw, qvec, lexical = self._channels(query, "hybrid", depth, filters)
+        cands = self._candidates(query, rankings, raw, qvec, lexical)
+        return cands, self.backend.chunks(cands.rows)
+
+    def lexical_query(self, query: str) -> LexicalQuery:
+        """The keyword query, tokenized as this index's keyword channel was."""
+        return LexicalQuery(
+            text=normalize(query), tokens=tuple(self.backend.analyzer.tokens(query))
+        )
+
+    def _candidates(
+        self,
+        query: str,
+        rankings: dict[str, list[int]],
+        raw: dict[str, dict[int, float]],
+        qvec: np.ndarray | None,
+        lexical: LexicalQuery | None,
+    ) -> Candidates:
+        """Both channels' scores and the verbatim evidence for the union of the candidates
+        (``raw`` is completed in place)."""
+        rows = list(dict.fromkeys(row for ranking in rankings.values() for row in ranking))
+        if qvec is not None:
+            raw["dense"].update(
+                self.backend.dense_scores(qvec, [r for r in rows if r not in raw["dense"]])
+            )
+        if lexical is not None:
+            raw["bm25"].update(
+                self.backend.lexical_scores(lexical, [r for r in rows if r not in raw["bm25"]])
+            )
+        keys = verbatim_keys(query)
+        cands = Candidates(rows=rows)
+        cands.verbatim = self.backend.verbatim_counts(keys, rows) if keys else {}
+        for row in rows:
+            cands.dense[row] = raw["dense"].get(row, 0.0) if qvec is not None else 0.0
+            cands.lexical[row] = raw["bm25"].get(row, 0.0) if lexical is not None else 0.0
+        if qvec is None:
+            cands.dense.clear()
+        if lexical is None:
+            cands.lexical.clear()
+        return cands
+
+    def search_documents(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: Mode = "hybrid",
+        filters: SearchFilters | None = None,
+        items: int = DOCUMENT_ITEMS,
+    ) -> list[DocumentHit]:
+        """The ``k`` documents whose items answer ``query`` best (``documents.rank_documents``
+        over the top ``items × k`` item hits)."""
+        if k <= 0:
+            return []
+        hits = self.search(query, k=max(MIN_CANDIDATES, items * k), mode=mode, filters=filters)
+        return rank_documents(hits)[:k]
 
     def phrase_search(
         self, phrase: str, *, k: int = 20, filters: SearchFilters | None = None

@@ -238,6 +238,17 @@ class Segment:
         )
         return [(r[0], r[1]) for r in self._query(sql, [key, key, key, *params, limit])]
 
+    def verbatim_counts(self, keys: Sequence[str], rows: Sequence[int]) -> dict[int, int]:
+        """How many of ``keys`` (phrase form) each of ``rows`` contains."""
+        if not keys or not rows:
+            return {}
+        hits = " + ".join(["(instr(p, ?) > 0)"] * len(keys))
+        sql = (
+            f"SELECT row, {hits} FROM (SELECT row, lower(replace(search_text, ' ', '')) AS p"
+            f" FROM chunks WHERE row IN ({','.join('?' * len(rows))}))"
+        )
+        return {r[0]: int(r[1]) for r in self._query(sql, [*keys, *map(int, rows)])}
+
     def file_rows(self, rel: str) -> np.ndarray:
         rows = self._query("SELECT row FROM chunks WHERE file_rel = ?", [rel])
         return np.asarray([r[0] for r in rows], dtype=np.int64)

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from assistant.config import Settings, load_settings
 from assistant.records import Chunk
+from assistant.search.analysis import RECIPE as ANALYSIS_RECIPE
 from assistant.search.dense import DenseKind, choose_kind
 from assistant.search.passage import PASSAGE_RECIPE, stored_chunk
 from assistant.search.store import (
@@ -33,7 +34,7 @@ NORMALIZATION = {
     "script": "OpenCC t2s",
     "width": "full-width ASCII and U+3000 to half-width",
     "whitespace": "collapsed to one space",
-    "tokenizer": "jieba cut_for_search, lower-cased, punctuation dropped",
+    "tokenizer": ANALYSIS_RECIPE + ", lower-cased, punctuation dropped",
     "passage": PASSAGE_RECIPE,
 }
 EMBED_BATCH = 128  # passages per embedder call; the progress bar moves once per call
@@ -126,7 +127,8 @@ def index_chunks(
 ) -> Path:
     """Index ready-made chunks (e.g. a BEIR corpus) into ``index_dir`` as a fresh generation.
 
-    Not incremental: every passage is embedded and any previous index there is replaced.
+    Any previous index there is replaced; vectors it holds for the same passages (same model)
+    are reused instead of embedded again.
     ``file_of`` gives the file key each chunk is listed under in the manifest. Returns the
     committed generation directory; open it with ``Retriever.open(index_dir, ...)``.
     """
@@ -135,11 +137,17 @@ def index_chunks(
     settings = settings or load_settings()
     lazy = LazyEmbedder(settings, embedder)
     index_dir = Path(index_dir)
-    with open_writer(index_dir, settings, rebuild=True, dense=dense, progress=progress) as writer:
+    model = embedder.model_name if embedder is not None else settings.embed_model
+    with open_writer(index_dir, settings, dense=dense, progress=progress) as writer:
+        # Vectors of passages the previous index already holds (same model) are reused.
+        reuse = writer.previous is not None and writer.previous.model == model
         by_file: dict[str, list[StoredChunk]] = {}
         for c in chunks:
             sc = stored_chunk(c, file_of(c))
             by_file.setdefault(sc.file_rel, []).append(sc)
+        for rel in writer.files():
+            if rel not in by_file:
+                writer.delete_file(rel)
         with tqdm(
             total=0, desc="embedding", unit="passage", disable=not progress,
             dynamic_ncols=True, file=sys.stderr,
@@ -147,8 +155,14 @@ def index_chunks(
             rels = list(by_file)
             for start in range(0, len(rels), 256):  # stream: embed, write, forget
                 part = rels[start : start + 256]
-                texts = [sc.passage for rel in part for sc in by_file[rel]]
-                vectors = embed_passages(lazy, texts, bar=bar)
+                stored = [sc for rel in part for sc in by_file[rel]]
+                known = writer.reusable_vectors(sc.passage_hash for sc in stored) if reuse else {}
+                todo = [sc.passage for sc in stored if sc.passage_hash not in known]
+                fresh = iter(embed_passages(lazy, todo, bar=bar)) if todo else iter(())
+                vectors = np.stack(
+                    [known[sc.passage_hash] if sc.passage_hash in known else next(fresh)
+                     for sc in stored]
+                )  # fmt: skip
                 offset = 0
                 for rel in part:
                     n = len(by_file[rel])

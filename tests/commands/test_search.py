@@ -124,6 +124,18 @@ def test_bad_batch_line_names_the_line(search, tmp_path):
     assert code == 2 and "q.jsonl:2" in err
 
 
+def test_documents_lists_each_document_once_with_its_items(search):
+    docs = hits_of(search, "庄浪县高考目标", "--documents", "--k", "3")
+    assert 1 <= len(docs) <= 3
+    assert len({d["doc_id"] for d in docs}) == len(docs)
+    assert docs[0]["file"] == ZL and docs[0]["items"]
+    assert [d["score"] for d in docs] == sorted((d["score"] for d in docs), reverse=True)
+    code, out, _ = search("庄浪县高考目标", "--documents", "--k", "2")
+    assert code == 0 and out.startswith(" 1. ") and ZL in out
+    code, _, err = search("双减", "--documents", "--per-doc", "2")
+    assert code == 2 and "--documents" in err
+
+
 def test_usage_errors(search):
     assert search()[0] == 2
     code, _, err = search("双减", "--year", "soon")

@@ -1,7 +1,16 @@
 import numpy as np
 import pytest
 
-from assistant.search.fusion import diversify, ranks_of, top_k, weighted_rrf
+from assistant.search.fusion import (
+    Candidates,
+    FusionWeights,
+    convex_fusion,
+    diversify,
+    ranks_of,
+    top_k,
+    unit_scale,
+    weighted_rrf,
+)
 
 
 def test_ranks_are_one_based_and_first_occurrence_wins():
@@ -52,3 +61,32 @@ def test_top_k_restricts_to_rows_and_minimum():
     rows, _ = top_k(scores, 10, minimum=0.0)
     assert rows.tolist() == [1, 4, 3, 0]  # the zero score is not a match
     assert top_k(scores, 0)[0].size == 0
+
+
+def test_convex_fusion_keeps_score_gaps_that_rrf_loses():
+    # Dense barely prefers 1 over 2; BM25 strongly prefers 2: RRF ties them, convex fusion
+    # picks 2 (3 is a weak dense-only candidate, as the bottom of a real candidate list is).
+    c = Candidates(rows=[1, 2, 3], dense={1: 0.82, 2: 0.81, 3: 0.5},
+                   lexical={1: 1.0, 2: 9.0, 3: 0.0})  # fmt: skip
+    rrf = weighted_rrf({"dense": [1, 2, 3], "bm25": [2, 1]})
+    assert rrf[0][1] == rrf[1][1]
+    fused = convex_fusion(c, FusionWeights(dense=1.0, lexical=1.0))
+    assert [r for r, _ in fused] == [2, 1, 3]
+    assert all(0.0 <= s <= 1.0 for _, s in fused)
+
+
+def test_verbatim_candidates_form_a_tier_above_the_rest():
+    c = Candidates(
+        rows=[1, 2, 3],
+        dense={1: 0.9, 2: 0.5, 3: 0.6},
+        lexical={1: 8.0, 2: 1.0, 3: 2.0},
+        verbatim={2: 1, 3: 2},
+    )
+    assert [r for r, _ in convex_fusion(c, FusionWeights())] == [3, 2, 1]
+
+
+def test_unit_scale():
+    assert unit_scale({1: 2.0, 2: 4.0}, minmax=True) == {1: 0.0, 2: 1.0}
+    assert unit_scale({1: 2.0, 2: 4.0}, minmax=False) == {1: 0.5, 2: 1.0}
+    assert unit_scale({1: 0.0}, minmax=False) == {1: 0.0}
+    assert unit_scale({}, minmax=True) == {}

@@ -44,10 +44,28 @@ def test_hybrid_puts_both_scripts_shuang_jian_items_first(retriever):
     assert set(ids(hits)[:2]) == {"zl:0", "fs:0"}
     top = hits[0]
     assert set(top.ranks) == {"dense", "bm25"} and set(top.scores) == {"dense", "bm25"}
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_rrf_fusion_remains_available(retriever, index_dir, embedder):
+    rrf = Retriever(index_dir, retriever.backend, Settings(fusion="rrf"), embedder)
+    top = rrf.search("各地如何落实双减", k=5)[0]
     assert top.score == pytest.approx(
         sum(1 / (60 + r) for r in top.ranks.values() if r is not None)
     )
-    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_a_verbatim_term_ranks_its_passages_first_in_either_script(retriever):
+    # "五大行动" occurs only in the traditional 佛山 item; dense alone ranks other items higher.
+    assert ids(retriever.search("五大行动", k=3))[0] == "fs:0"
+    assert ids(retriever.search("學校應當履行下列義務", k=3))[0] == "law:1"
+
+
+def test_documents_are_ranked_by_their_items(retriever):
+    docs = retriever.search_documents("双减政策 课后服务 作业负担", k=3)
+    assert docs[0].meta.doc_id == "zl"
+    assert docs[0].hits[0].chunk.chunk_id == "zl:0"
+    assert len({d.meta.doc_id for d in docs}) == len(docs)
 
 
 def test_hit_dict_carries_metadata_text_and_ranks(retriever):
@@ -214,11 +232,20 @@ def _commit_during_open(monkeypatch, index_dir, chunks, embedder, commits: int) 
     real = embedded._open_segments
     opened: list[str] = []
 
+    building = False
+
     def open_segments(index_dir, names):
+        nonlocal building
+        if building:  # the build itself opens the previous index to reuse its vectors
+            return real(index_dir, names)
         opened.append(",".join(names))
         if len(opened) <= commits:
-            index_chunks(chunks[: 2 + len(opened)], index_dir, Settings(), embedder=embedder,
-                         progress=False)  # fmt: skip
+            building = True
+            try:
+                index_chunks(chunks[: 2 + len(opened)], index_dir, Settings(), embedder=embedder,
+                             progress=False)  # fmt: skip
+            finally:
+                building = False
         return real(index_dir, names)
 
     monkeypatch.setattr(embedded, "_open_segments", open_segments)

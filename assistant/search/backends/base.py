@@ -22,6 +22,7 @@ from types import TracebackType
 import numpy as np
 
 from assistant.records import Chunk, DocumentMeta
+from assistant.search.analysis import Analyzer
 from assistant.search.store import FileEntry, Manifest, StoredChunk
 
 Scored = list[tuple[int, float]]  # (chunk id, score), best first
@@ -64,7 +65,7 @@ class SearchFilters:
 @dataclass(frozen=True)
 class LexicalQuery:
     """A keyword query: the normalized text (for engines that analyse it themselves) and the
-    tokens the index was built with (``assistant.text.tokenize``)."""
+    tokens the index was built with (``SearchBackend.analyzer``)."""
 
     text: str
     tokens: tuple[str, ...]
@@ -82,6 +83,13 @@ class SearchBackend(ABC):
     @abstractmethod
     def version(self) -> str:
         """A label of this snapshot (changes with every commit)."""
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """How this snapshot's keyword index tokenizes (queries must use the same). By default
+        the analysis of ``StoredChunk.tokens`` (jieba words and Han bigrams, no corpus
+        dictionary), for a backend that indexes those tokens and stores no analysis of its own."""
+        return Analyzer()
 
     @abstractmethod
     def count(self) -> int:
@@ -113,6 +121,14 @@ class SearchBackend(ABC):
     ) -> list[tuple[int, int]]:
         """Chunks whose phrase text (``passage.phrase_key``) contains ``key``:
         ``[(id, occurrences)]``, most occurrences first, then by id."""
+
+    def verbatim_counts(self, keys: Sequence[str], ids: Sequence[int]) -> dict[int, int]:
+        """How many of the phrase keys (``passage.phrase_key``) each given chunk contains; a
+        backend that can test this where the text lives should (this reads every chunk)."""
+        from assistant.search.evidence import chunk_key_text
+
+        texts = {i: chunk_key_text(c) for i, c in self.chunks(ids).items()}
+        return {i: sum(k in t for k in keys) for i, t in texts.items()}
 
     @abstractmethod
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:

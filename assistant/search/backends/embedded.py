@@ -25,6 +25,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.records import Chunk, DocumentMeta
+from assistant.search.analysis import Analyzer
 from assistant.search.backends.base import (
     IndexWriter,
     LexicalQuery,
@@ -122,8 +123,12 @@ class EmbeddedBackend(SearchBackend):
         manifest: Manifest,
         segments: list[Segment],
         deleted: np.ndarray,
+        analyzer: Analyzer | None = None,
     ) -> None:
         self.index_dir = index_dir
+        self._analyzer = analyzer or Analyzer.load(generation)
+        # BM25 scores every passage at once; fusion asks for some of them again per query.
+        self._last_lexical: tuple[tuple[str, ...], list[np.ndarray]] | None = None
         self.generation = generation
         self._manifest = manifest
         self.segments = sorted(segments, key=lambda s: s.base)
@@ -193,6 +198,15 @@ class EmbeddedBackend(SearchBackend):
     def _lexical_parts(self) -> list[tuple[Postings, np.ndarray | None]]:
         return [(s.postings, m) for s, m in zip(self.segments, self.live, strict=True)]
 
+    def _bm25(self, tokens: tuple[str, ...]) -> list[np.ndarray]:
+        """Per-segment BM25 scores of ``tokens`` (the last query's are kept)."""
+        last = self._last_lexical
+        if last is not None and last[0] == tokens:
+            return last[1]
+        scores = bm25_scores(self._lexical_parts(), tokens, self._stats)
+        self._last_lexical = (tokens, scores)
+        return scores
+
     def _locate(self, ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
         """segment index → [(id, row)] for the given ids."""
         out: dict[int, list[tuple[int, int]]] = {}
@@ -223,6 +237,10 @@ class EmbeddedBackend(SearchBackend):
     def version(self) -> str:
         return self.generation.name
 
+    @property
+    def analyzer(self) -> Analyzer:
+        return self._analyzer
+
     def count(self) -> int:
         return self._count
 
@@ -244,7 +262,7 @@ class EmbeddedBackend(SearchBackend):
         if not query.tokens:
             return []
         found: list[tuple[int, float]] = []
-        per_segment = bm25_scores(self._lexical_parts(), query.tokens, self._stats)
+        per_segment = self._bm25(query.tokens)
         for s, (seg, scores) in enumerate(zip(self.segments, per_segment, strict=True)):
             allowed = self._allowed(s, filters)
             if allowed is not None and len(allowed) == 0:
@@ -265,7 +283,7 @@ class EmbeddedBackend(SearchBackend):
         located = self._locate(ids)
         if not located:
             return {}
-        per_segment = bm25_scores(self._lexical_parts(), query.tokens, self._stats)
+        per_segment = self._bm25(query.tokens)
         return {i: float(per_segment[s][r]) for s, pairs in located.items() for i, r in pairs}
 
     def phrase_search(
@@ -280,6 +298,13 @@ class EmbeddedBackend(SearchBackend):
                     found.append((seg.base + row, n))
         found.sort(key=lambda t: (-t[1], t[0]))
         return found[:k]
+
+    def verbatim_counts(self, keys: Sequence[str], ids: Sequence[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for s, pairs in self._locate(ids).items():
+            got = self.segments[s].verbatim_counts(keys, [r for _, r in pairs])
+            out.update((i, got.get(r, 0)) for i, r in pairs)
+        return out
 
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
         out: dict[int, Chunk] = {}
@@ -348,6 +373,7 @@ class EmbeddedWriter(IndexWriter):
         self._next_id = 0
         self._buffer: list[tuple[str, list[StoredChunk], np.ndarray]] = []
         self._buffered = 0
+        self._analyzer = Analyzer()
         try:
             remove_stale_generations(index_dir)  # left behind by a build that was killed
             if not rebuild:
@@ -374,6 +400,7 @@ class EmbeddedWriter(IndexWriter):
         self._segments = list(self._previous.segments)
         self._deleted = set(self._previous.deleted.tolist())
         self._next_id = manifest.next_id
+        self._analyzer = Analyzer(words=self._previous.analyzer.words)
 
     @property
     def previous(self) -> Manifest | None:
@@ -442,6 +469,10 @@ class EmbeddedWriter(IndexWriter):
         if not buffer:
             return
         chunks = [sc for _, file_chunks, _ in buffer for sc in file_chunks]
+        # The corpus dictionary grows with the passages written; rows of older segments keep
+        # their tokens (they still match a new word's pieces and bigrams until a rebuild).
+        self._analyzer = self._analyzer.grown(sc.passage for sc in chunks)
+        chunks = self._analyzer.retokenize(chunks)
         postings = Postings.build([sc.tokens for sc in chunks])
         self._write(chunks, postings, (vectors for _, _, vectors in buffer))
 
@@ -511,6 +542,7 @@ class EmbeddedWriter(IndexWriter):
                     f"the manifest lists {final.chunks} chunks, the index holds {live}"
                 )
             np.save(gen / DELETED_FILE, np.asarray(sorted(self._deleted), dtype=np.int64))
+            self._analyzer.save(gen)
             write_manifest(gen, final)
             new = [p for p in self._new if p.name in names]
             commit_generation(self.index_dir, gen, new)
