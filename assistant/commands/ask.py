@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from assistant.commands.arguments import year_range
+
 MODES = ("hybrid", "dense", "bm25")
 
 
@@ -29,7 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode")
     p.add_argument("--region", help="only documents of this locality, e.g. 庄浪县")
-    p.add_argument("--year", help="only documents of this year or range, e.g. 2023 or 2020-2024")
+    p.add_argument(
+        "--year",
+        type=year_range,
+        help="only documents of this year or range, e.g. 2023 or 2020-2024",
+    )
     p.add_argument("--doc", dest="doc_id", help="only this document (doc_id)")
     p.add_argument("--index-dir", type=Path, help="index directory (default: settings, index/)")
     p.set_defaults(func=run)
@@ -49,12 +55,11 @@ def format_sources(citations: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from assistant.answering.pipeline import answer
     from assistant.config import load_settings
-    from assistant.search.retriever import Retriever, SearchFilters, parse_year
+    from assistant.search.retriever import Retriever, SearchFilters
     from assistant.search.store import IndexMismatchError, IndexNotFoundError
 
     try:
         settings = load_settings(getattr(args, "config", None))
-        year = parse_year(args.year) if args.year else None
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -64,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     except (IndexNotFoundError, IndexMismatchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    filters = SearchFilters(year=year, region=args.region, doc_id=args.doc_id)
+    filters = SearchFilters(year=args.year, region=args.region, doc_id=args.doc_id)
     result = answer(args.question, retriever, settings, filters=filters, mode=args.mode)
     data = result.to_dict()
     if args.json:

@@ -12,6 +12,7 @@ BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each retriever's
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,12 +80,11 @@ class SearchFilters:
 
 
 def parse_year(text: str) -> int | tuple[int, int]:
-    """ "2023" → 2023; "2020-2023" → (2020, 2023). Raises ValueError otherwise."""
-    text = text.strip()
-    if "-" in text[1:]:
-        lo, hi = text.split("-", 1)
-        return (int(lo), int(hi))
-    return int(text)
+    """ "2023" → 2023; "2020-2023" → (2020, 2023). Raises ValueError, in plain words, otherwise."""
+    m = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
+    if not m:
+        raise ValueError(f"expected a year (2023) or a range (2020-2024), got {text!r}")
+    return (int(m[1]), int(m[2])) if m[2] else int(m[1])
 
 
 @dataclass(frozen=True)
