@@ -40,7 +40,7 @@ class Settings:
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
-    prompts_dir: Path | None = None  # templates system.txt / answer.txt; default: prompts/
+    prompts_dir: Path | None = None  # system.txt, answer.txt; default ./prompts/, else shipped
     # Chat server
     host: str = "127.0.0.1"
     port: int = 7860
