@@ -69,7 +69,8 @@ def test_every_package_the_code_imports_is_a_declared_dependency():
 
 def test_every_package_the_tests_and_benchmarks_import_is_declared():
     project = PYPROJECT["project"]
-    declared = _requirement_names(project["dependencies"] + project["optional-dependencies"]["test"])
+    test_extra = project["optional-dependencies"]["test"]
+    declared = _requirement_names(project["dependencies"] + test_extra)
     local = {"assistant"} | {p.stem for p in (REPO / "tests").rglob("*.py")}
     assert _undeclared([REPO / "tests", REPO / "eval"], declared, local) == []
 
@@ -121,8 +122,8 @@ def wheel_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("ASSISTANT_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}  # fmt: skip
+    dropped = ("PYTHONPATH", "VIRTUAL_ENV")
+    env = {k: v for k, v in os.environ.items() if k not in dropped and "ASSISTANT_" not in k}
     return {**env, **extra}
 
 
