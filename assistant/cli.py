@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from assistant.commands.arguments import Parser, add_config_option
+from assistant.quiet import silence_third_party_warnings
 
 # Each module defines ``register(subparsers)`` which adds its parser and sets ``func``.
 COMMANDS = ("chunks", "index", "search", "ask", "serve", "eval")
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    silence_third_party_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.no_update:
             print(
-                f"updating the index {settings.index_dir} from {settings.corpus_dir} …",
+                f"bringing the index in {settings.index_dir}/ up to date with "
+                f"{settings.corpus_dir}/ …",
                 file=sys.stderr,
                 flush=True,
             )
