@@ -18,6 +18,7 @@ from assistant.answering.extractive import locality
 from assistant.answering.pipeline import Delta, Notice, Retrieved, stream_answer
 from assistant.answering.terms import QueryTerm, query_terms
 from assistant.cards import COPY_JS, CSS, citation_cards, evidence_cards, precedent_results
+from assistant.documents.limits import FileLimits
 from assistant.live_index import LiveIndex
 from assistant.records import Answer
 from assistant.text import normalize
@@ -160,7 +161,13 @@ def add_documents(live: LiveIndex, files: list[str] | None, progress: gr.Progres
     for f in files:
         path = Path(f)
         try:
-            up = store_upload(path, path.name, live.corpus_dir, max_mb=live.settings.upload_max_mb)
+            up = store_upload(
+                path,
+                path.name,
+                live.corpus_dir,
+                max_mb=live.settings.upload_max_mb,
+                limits=FileLimits.from_settings(live.settings),
+            )
         except UploadError as exc:
             messages.append(f"【未接收】{exc}")
             continue

@@ -19,7 +19,7 @@ from assistant.answering.extractive import (
     split_sentences,
 )
 from assistant.answering.terms import QueryTerm
-from assistant.records import Citation, Hit
+from assistant.records import Citation, Hit, ocr_mark
 from assistant.text import to_halfwidth, to_simplified
 
 CSS = """
@@ -35,6 +35,8 @@ CSS = """
 .cite-snippet { margin-top: 4px; line-height: 1.6; }
 .cite-passage { margin-top: 6px; padding: 6px 8px; background: var(--background-fill-primary, #fff);
   border-left: 3px solid #f59e0b; white-space: pre-wrap; line-height: 1.7; }
+.cite-ocr { font-size: 0.8em; color: #92400e; border: 1px solid #f59e0b; border-radius: 4px;
+  padding: 0 4px; margin-left: 6px; }
 .cite-card mark, .precedent mark { background: #fde68a; padding: 0 1px; }
 .copy-btn { margin-left: 8px; font-size: 0.8em; padding: 1px 8px; border-radius: 6px;
   border: 1px solid #999; cursor: pointer; background: #fff; }
@@ -104,6 +106,12 @@ def _where(hit: Hit) -> str:
     return " › ".join([*c.path, c.label] if c.label else list(c.path))
 
 
+def _ocr_badge(hit: Hit) -> str:
+    mark = ocr_mark(hit.chunk.ocr, hit.chunk.page)
+    title = "这段文字由扫描件OCR识别，个别字可能有误，请核对原件"
+    return f'<span class="cite-ocr" title="{title}">{html.escape(mark)}</span>' if mark else ""
+
+
 def _meta_line(hit: Hit) -> str:
     d = hit.chunk.doc
     article = f"第{article_number(d)}篇" if "#" in d.doc_id else ""
@@ -128,6 +136,7 @@ def citation_card(n: int, hit: Hit, terms: Sequence[QueryTerm], *, open_: bool =
         f"{' open' if open_ else ''}>"
         f"<summary>"
         f'<span class="cite-n">[{n}]</span><span class="cite-title">《{e(d.title)}》</span>'
+        f"{_ocr_badge(hit)}"
         f'<div class="cite-meta">{e(_meta_line(hit))}</div>'
         f'<div class="cite-where">{e(_where(hit))}</div>'
         f'<div class="cite-snippet">{highlight(_snippet(hit, terms), terms)}</div>'
@@ -162,7 +171,7 @@ def precedent_item(hit: Hit, terms: Sequence[QueryTerm], kind: str) -> str:
         f'<div class="cite-snippet">{highlight(excerpt, terms)}'
         f'<button class="copy-btn" type="button" data-copy="{e(excerpt, quote=True)}">'
         f"复制</button></div>"
-        f'<div class="cite-meta">{e(source)} · {e(d.source_path or d.file)}</div>'
+        f'<div class="cite-meta">{e(source)} · {e(d.source_path or d.file)}{_ocr_badge(hit)}</div>'
         f"</summary>"
         f'<div class="cite-passage">{highlight(c.text, terms)}</div>'
         f'<button class="copy-btn" type="button" data-copy="{e(c.text, quote=True)}">'

@@ -46,6 +46,16 @@ class Settings:
     port: int = 7860
     auth: str | None = None  # "user:password" turns on the Gradio login
     upload_max_mb: int = 20
+    # Per-file bounds against hostile files (see assistant/documents/limits.py)
+    max_file_mb: int = 50  # on disk, and the text extracted from a file
+    max_expanded_mb: int = 100  # what a .docx's zip parts expand to
+    max_zip_ratio: float = 100.0  # expanded : compressed, per large zip part
+    max_chunks_per_file: int = 2000  # a file that would produce more is refused
+    # OCR of scans (image-only PDF pages, .png .jpg .tif): work bounds per file, and the mean
+    # recognition confidence below which a page is reported instead of indexed
+    ocr_max_pages: int = 50
+    ocr_seconds_per_file: float = 600.0
+    ocr_min_confidence: float = 0.8
 
     def with_overrides(self, **overrides: Any) -> Settings:
         """Return a copy with the given non-None values applied (for CLI flags)."""

@@ -47,6 +47,8 @@ class Chunk:
     end: int
     part: int = 0  # 0 for a whole item; 1, 2, … for the parts of a long item split at 。！？；
     search_text: str = ""  # normalized form (t2s, half-width) used by the retrievers
+    ocr: bool = False  # the text was read by OCR from a scan (it may hold misread characters)
+    page: int | None = None  # for OCR'd text: the page (1-based) the chunk starts on
 
     def to_dict(self) -> dict[str, Any]:
         """The flat JSON shape used by ``assistant chunks --json`` and search hits."""
@@ -71,7 +73,16 @@ class Chunk:
             "text": self.text,
             "start": self.start,
             "end": self.end,
+            "ocr": self.ocr,
+            "page": self.page,
         }
+
+
+def ocr_mark(ocr: bool, page: int | None) -> str:
+    """How a passage read by OCR is marked where it is shown ("" for text that was not)."""
+    if not ocr:
+        return ""
+    return f"OCR识别·第{page}页" if page else "OCR识别"
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,8 @@ class Citation:
             "path": list(c.path),
             "label": c.label,
             "text": c.text,
+            "ocr": c.ocr,
+            "page": c.page,
         }
 
 

@@ -1,10 +1,12 @@
 """Accepting uploaded files into the corpus: type, size, safe name, readability, then storage.
 
 An upload is checked before anything is stored: its type must be one the loaders read, its
-size within ``settings.upload_max_mb``, and it must actually load and yield chunks (an empty,
-binary or corrupt file is refused with the loader's own explanation). Only then is it copied to
-``<corpus>/uploads/`` under a safe name: directory parts and ``..`` stripped, control and shell
-characters replaced, CJK kept. The index is updated afterwards by the caller, incrementally.
+size and the size of its text within ``settings.upload_max_mb``, the other per-file bounds of
+``FileLimits`` kept (zip expansion, chunks), and it must actually load and yield chunks (an
+empty, binary, corrupt or zip-bomb file is refused with the loader's own explanation). Only then
+is it copied to ``<corpus>/uploads/`` under a safe name: directory parts and ``..`` stripped,
+control and shell characters replaced, CJK kept. The index is updated afterwards by the caller,
+incrementally.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import hashlib
 import re
 import shutil
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-ALLOWED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+from assistant.documents.limits import MB, FileLimits
+from assistant.documents.walk import SUPPORTED_SUFFIXES
+
+ALLOWED_SUFFIXES = SUPPORTED_SUFFIXES  # scans (.png .jpg .tif …) included: they are read by OCR
 UPLOAD_SUBDIR = "uploads"
 MAX_NAME_CHARS = 120
 
@@ -62,9 +67,16 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_upload(path: Path, original_name: str, *, max_mb: float) -> int:
-    """Raise ``UploadError`` unless the file is an allowed, readable document; return chunks."""
+def check_upload(
+    path: Path, original_name: str, *, max_mb: float, limits: FileLimits | None = None
+) -> int:
+    """Raise ``UploadError`` unless the file is an allowed, readable document within ``limits``
+    (``max_mb`` bounds the file and its expanded text); return its chunk count."""
     from assistant.documents import LoadError, ingest_file
+
+    limits = limits or FileLimits()
+    if max_mb * MB < limits.max_file_bytes:
+        limits = replace(limits, max_file_bytes=int(max_mb * MB), size_setting="upload_max_mb")
 
     shown = safe_name(original_name)
     suffix = Path(shown).suffix.lower()
@@ -73,18 +85,16 @@ def check_upload(path: Path, original_name: str, *, max_mb: float) -> int:
             f"{shown}: file type {suffix or '(none)'} is not accepted; "
             f"allowed: {' '.join(ALLOWED_SUFFIXES)}"
         )
-    size = path.stat().st_size
-    if size > max_mb * 1024 * 1024:
-        raise UploadError(f"{shown}: {size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit")
-    if size == 0:
-        raise UploadError(f"{shown}: the file is empty")
+    refusal = limits.size_refusal(path.stat().st_size)
+    if refusal:  # before copying it for the full check
+        raise UploadError(f"{shown}: {refusal}")
     # Check under the final name: loaders decide the type by suffix.
     probe_dir = path.parent / f".probe-{_sha256(path)[:12]}"
     probe_dir.mkdir(exist_ok=True)
     probe = probe_dir / shown
     try:
         shutil.copyfile(path, probe)
-        chunks = ingest_file(probe, rel=shown)
+        chunks = ingest_file(probe, rel=shown, limits=limits)
     except LoadError as exc:
         raise UploadError(f"{shown}: {exc.kind}: {exc.reason}") from exc
     except Exception as exc:  # a loader bug must not take the app down
@@ -97,10 +107,15 @@ def check_upload(path: Path, original_name: str, *, max_mb: float) -> int:
 
 
 def store_upload(
-    path: Path, original_name: str, corpus_dir: Path, *, max_mb: float
+    path: Path,
+    original_name: str,
+    corpus_dir: Path,
+    *,
+    max_mb: float,
+    limits: FileLimits | None = None,
 ) -> StoredUpload:
     """Check an uploaded file and copy it into ``<corpus_dir>/uploads/``."""
-    chunks = check_upload(path, original_name, max_mb=max_mb)
+    chunks = check_upload(path, original_name, max_mb=max_mb, limits=limits)
     target_dir = corpus_dir / UPLOAD_SUBDIR
     target_dir.mkdir(parents=True, exist_ok=True)
     name = safe_name(original_name)

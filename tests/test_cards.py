@@ -65,3 +65,14 @@ def test_precedent_results_have_sources_and_copy_buttons():
     assert 'id="precedent-semantic"' in html and 'data-doc="004_x#2"' in html
     assert 'class="copy-btn"' in html and 'data-copy="不斷鞏固“雙減”政策落實成效，' in html
     assert "work_plans/004_x.txt" in html
+
+
+def test_card_of_an_ocr_passage_says_so_with_its_page():
+    import dataclasses
+
+    scanned = Hit(chunk=dataclasses.replace(hit().chunk, ocr=True, page=3), score=0.03)
+    terms = query_terms("落实双减")
+    card = citation_cards([Citation(n=1, hit=scanned)], terms)
+    assert "OCR识别·第3页" in card
+    assert "OCR" not in citation_cards([Citation(n=1, hit=hit())], terms)
+    assert "OCR识别·第3页" in precedent_results([scanned], [], terms)

@@ -71,3 +71,41 @@ def test_bad_upload_is_refused_with_a_reason_and_nothing_is_stored(
         store_upload(src, name, corpus, max_mb=1)
     assert name.split(".")[0] in str(info.value)
     assert not (corpus / "uploads").exists() or not any((corpus / "uploads").iterdir())
+
+
+def test_a_docx_zip_bomb_upload_is_refused_with_the_reason(tmp_path):
+    from hostile import docx_bomb
+
+    src = docx_bomb(tmp_path / "upload.bin", 3 * 1024 * 1024)
+    assert src.stat().st_size < 100 * 1024  # far under the upload limit
+    corpus = tmp_path / "corpus"
+    with pytest.raises(
+        UploadError, match=r"^方案\.docx: too_large: document\.xml expands to 3\.0 MB"
+    ):
+        store_upload(src, "方案.docx", corpus, max_mb=1)
+    assert not (corpus / "uploads").exists() or not any((corpus / "uploads").iterdir())
+
+
+def test_the_upload_limit_bounds_the_text_a_file_expands_to(tmp_path):
+    from hostile import docx_bomb
+
+    from assistant.documents import FileLimits
+
+    src = docx_bomb(tmp_path / "upload.bin", 2 * 1024 * 1024)
+    relaxed = FileLimits(max_zip_ratio=1e9)
+    message = r"its text is 1\.\d MB, over the 1\.0 MB limit \(upload_max_mb\)"
+    with pytest.raises(UploadError, match=message):
+        store_upload(src, "plan.docx", tmp_path / "corpus", max_mb=1, limits=relaxed)
+
+
+def test_an_upload_over_the_chunk_cap_is_refused_with_the_count(tmp_path):
+    from hostile import numbered_list
+
+    from assistant.documents import FileLimits
+
+    src = tmp_path / "upload.bin"
+    src.write_text(numbered_list(1, 12), encoding="utf-8")
+    with pytest.raises(UploadError, match="would produce 12 chunks, over the limit of 10"):
+        store_upload(
+            src, "list.txt", tmp_path / "corpus", max_mb=1, limits=FileLimits(max_chunks=10)
+        )

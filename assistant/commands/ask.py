@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from assistant.commands.arguments import year_range
+from assistant.records import ocr_mark
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -48,7 +49,8 @@ def format_sources(citations: list[dict]) -> str:
         region = c["region"] or ("（地区未具名）" if c.get("region_withheld") else "")
         year = f" {c['year']}" if c["year"] else ""
         lines.append(f"[{c['n']}] {region}《{c['title']}》{year} {where}".rstrip())
-        lines.append(f"    {c['file']}")
+        mark = ocr_mark(c.get("ocr", False), c.get("page"))
+        lines.append(f"    {c['file']}" + (f"  （{mark}）" if mark else ""))
     return "\n".join(lines)
 
 

@@ -18,9 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Read policy files (.txt .md .html .htm .pdf .docx; folders are walked "
             "recursively), remove web-page boilerplate, parse the numbering (一、 （一） 1. "
             "一是 第一章 第一条 篇一 …) and print one chunk per numbered item with its heading "
-            "path and the document's metadata. Files that cannot be read are reported on "
-            "stderr with the reason. Exit status: 0 all files read, 1 some failed, 2 none "
-            "could be read."
+            "path and the document's metadata. Files that cannot be read or exceed a per-file "
+            "bound are reported on stderr with the reason; what a folder walk skips (hidden "
+            "files, unsupported types, symlinks out of the folder, loops) is summed up there, "
+            "one line per reason. Exit status: 0 all files read, 1 some failed, 2 none could "
+            "be read."
         ),
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
@@ -94,9 +96,17 @@ def summary_line(report) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.documents import ingest
+    from assistant.config import load_settings
+    from assistant.documents import FileLimits, ingest, skip_summary
 
-    report = ingest(args.paths)
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = ingest(args.paths, limits=FileLimits.from_settings(settings))
+    for line in skip_summary(report.skipped):
+        print(line, file=sys.stderr)
     if report.files == 0:
         print(
             "error: no supported files found in: " + " ".join(map(str, args.paths)), file=sys.stderr

@@ -56,6 +56,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"the quote-labelled policy query set (default file: {DEFAULT_POLICY})",
     )
     p.add_argument(
+        "--policy-split",
+        choices=("dev", "test"),
+        help="only the policy queries of this split (default: both; tune on dev, report test once)",
+    )
+    p.add_argument(
         "--corpus",
         type=Path,
         default=None,
@@ -193,7 +198,12 @@ def run(args: argparse.Namespace) -> int:
     if args.per_doc < 0:
         return _error("--per-doc must be 0 (skip) or more")
 
-    from assistant.evaluation.datasets import DatasetError, load_beir, load_policy_queries
+    from assistant.evaluation.datasets import (
+        DatasetError,
+        load_beir,
+        load_policy_queries,
+        select_queries,
+    )
     from assistant.evaluation.report import render_markdown, write_run
     from assistant.evaluation.runner import make_configs, run_evaluation
     from assistant.search.store import IndexMismatchError, IndexNotFoundError
@@ -210,6 +220,10 @@ def run(args: argparse.Namespace) -> int:
                 )
             datasets.append(ds)
         policy = load_policy_queries(policy_path) if policy_path else None
+        if policy is not None and args.policy_split:
+            policy = select_queries(policy, split=args.policy_split)
+            if not policy:
+                raise DatasetError(f"{policy_path}: no query in split {args.policy_split!r}")
     except (DatasetError, ValueError) as exc:
         return _error(str(exc))
     if policy is not None and not corpus.is_dir():

@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Index policy documents for search. Only new or changed files are read and embedded; "
             "chunks of deleted files are removed; everything else is carried over. A file that "
-            "cannot be read is reported (and an earlier indexed version of it is kept). The new "
+            "cannot be read is reported (and an earlier indexed version of it is kept); files a "
+            "folder walk skips are summed up per reason (--json lists each). The new "
             "index replaces the old one atomically: an interrupted build leaves the previous "
             "index usable. Exit status 1 when any file failed (the index is still written)."
         ),
@@ -49,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def format_report(report) -> str:  # noqa: ANN001 - BuildReport, imported lazily
+    from assistant.documents.walk import skip_summary
+
     lines = [report.summary()]
     if report.embedded or report.reused:
         lines.append(
@@ -62,11 +65,14 @@ def format_report(report) -> str:  # noqa: ANN001 - BuildReport, imported lazily
         )
     for f in report.failed:
         lines.append(f"FAILED [{f.kind}] {f.message}")
+    lines += skip_summary(report.skipped)
+    lines += [f"WARNING {w}" for w in report.warnings]
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     from assistant.config import load_settings
+    from assistant.documents.ocr import OcrOptions, ocr_context
     from assistant.search.builder import build_index
     from assistant.search.store import IndexLockedError, IndexMismatchError
 
@@ -82,14 +88,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
     try:
-        report = build_index(
-            paths,
-            settings.index_dir,
-            settings,
-            rebuild=args.rebuild,
-            dense=args.dense,
-            progress=not args.quiet,
-        )
+        with ocr_context(OcrOptions.from_settings(settings)):
+            report = build_index(
+                paths,
+                settings.index_dir,
+                settings,
+                rebuild=args.rebuild,
+                dense=args.dense,
+                progress=not args.quiet,
+            )
     except KeyboardInterrupt:
         print("interrupted, previous index kept", file=sys.stderr)
         return 130

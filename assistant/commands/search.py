@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.commands.arguments import year_range
+from assistant.records import ocr_mark
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -80,7 +81,9 @@ def format_hit(n: int, hit: dict[str, Any]) -> str:
     lines = [head]
     if trail:
         lines.append(f"    {trail}")
-    lines += [body, f"    {hit['file']}   score {hit['score']:.4g}   [{ranks}]"]
+    mark = ocr_mark(hit.get("ocr", False), hit.get("page"))
+    source = f"{hit['file']}  （{mark}）" if mark else hit["file"]
+    lines += [body, f"    {source}   score {hit['score']:.4g}   [{ranks}]"]
     return "\n".join(lines)
 
 

@@ -1,7 +1,9 @@
 """Ingestion: files → cleaned text → articles → heading trees → citable chunks with metadata.
 
 ``ingest_file(path)`` returns the chunks of one file (or raises :class:`LoadError`);
-``ingest(paths)`` walks files and folders, never stops on a bad file, and reports failures.
+``ingest(paths)`` walks files and folders, never stops on a bad file, and reports failures and
+the files the walk skipped. Both honour :class:`FileLimits` (sizes, zip expansion, chunks per
+file): a file over a bound is refused whole, never cut short.
 
 Offsets: ``Chunk.start``/``end`` index the cleaned text of the whole file (see
 :func:`clean_file`), so ``clean_file(path).text[c.start:c.end] == c.text`` for every chunk,
@@ -16,22 +18,19 @@ their numbering under a new title line; a file with neither is one document. chu
 
 from __future__ import annotations
 
+import bisect
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.documents.chunking import MAX_CHUNK_CHARS, Span, outline_spans
 from assistant.documents.cleaning import CleanText, clean
-from assistant.documents.loaders import (
-    SUPPORTED_SUFFIXES,
-    LoadError,
-    SourceFile,
-    discover,
-    load,
-)
+from assistant.documents.limits import FileLimits
+from assistant.documents.loaders import SUPPORTED_SUFFIXES, LoadedText, LoadError, load
 from assistant.documents.metadata import build_meta, choose_title, is_collection_title
 from assistant.documents.structure import parse_outline, split_articles, split_collection
+from assistant.documents.walk import Skipped, SourceFile, discover, skip_summary, walk
 from assistant.records import Chunk
 from assistant.text import normalize
 
@@ -39,30 +38,73 @@ __all__ = [
     "MAX_CHUNK_CHARS",
     "SUPPORTED_SUFFIXES",
     "FileFailure",
+    "FileLimits",
     "IngestReport",
     "LoadError",
+    "Skipped",
     "SourceFile",
     "clean_file",
     "discover",
     "ingest",
     "ingest_file",
+    "skip_summary",
+    "walk",
 ]
 
 
-def clean_file(path: Path) -> CleanText:
-    """Load and clean one file (raises :class:`LoadError`); chunk offsets index ``.text``."""
-    path = Path(path)
-    loaded = load(path)
+def _load_and_clean(path: Path, limits: FileLimits | None = None) -> tuple[LoadedText, CleanText]:
+    loaded = load(path, limits)
     cleaned = clean(loaded.text, markdown=path.suffix.lower() == ".md")
     if loaded.title and not cleaned.meta.title_hint:
         cleaned.meta.title_hint = loaded.title.strip() or None
-    return cleaned
+    return loaded, cleaned
 
 
-def ingest_file(path: Path, rel: str | None = None) -> list[Chunk]:
-    """All chunks of one file, documents in file order; raises :class:`LoadError`."""
+def clean_file(path: Path, limits: FileLimits | None = None) -> CleanText:
+    """Load and clean one file (raises :class:`LoadError`); chunk offsets index ``.text``."""
+    return _load_and_clean(Path(path), limits)[1]
+
+
+def _ocr_page_finder(loaded: LoadedText, cleaned: CleanText) -> Callable[[int], int | None]:
+    """Offset in the cleaned text → the page that line was OCR'd from (None for text that was
+    not OCR'd). Cleaning keeps lines verbatim and in order (trimmed), so each kept line is
+    found in the loaded text after the previous one."""
+    if not loaded.ocr:
+        return lambda _offset: None
+    starts = [ln.start for ln in cleaned.lines]
+    pages: list[int | None] = []
+    span_starts = [s.start for s in loaded.ocr]
+    pos = 0
+    for ln in cleaned.lines:
+        at = loaded.text.find(ln.text, pos)
+        if at < 0:
+            pages.append(None)
+            continue
+        pos = at + len(ln.text)
+        i = bisect.bisect_right(span_starts, at) - 1
+        pages.append(loaded.ocr[i].page if i >= 0 and at < loaded.ocr[i].end else None)
+    return lambda offset: pages[max(bisect.bisect_right(starts, offset) - 1, 0)]
+
+
+def ingest_file(
+    path: Path,
+    rel: str | None = None,
+    limits: FileLimits | None = None,
+    notes: list[str] | None = None,
+) -> list[Chunk]:
+    """All chunks of one file, documents in file order; raises :class:`LoadError`, also when
+    the file would produce more than ``limits.max_chunks`` chunks (refused whole: a document
+    cut short would answer as if it were complete).
+
+    What OCR reported about the file's pages (unreadable pages, pages over the limits) is
+    appended to ``notes`` when given.
+    """
     path = Path(path)
-    cleaned = clean_file(path)
+    limits = limits or FileLimits()
+    loaded, cleaned = _load_and_clean(path, limits)
+    if notes is not None:
+        notes.extend(loaded.notes)
+    page_at = _ocr_page_finder(loaded, cleaned)
     text = cleaned.text
     preamble, articles = split_articles(cleaned.lines)
     if (
@@ -80,17 +122,23 @@ def ingest_file(path: Path, rel: str | None = None) -> list[Chunk]:
     for art in articles:
         units.append((art.title, parse_outline(art.lines, has_title=art.title is not None)))
 
-    chunks: list[Chunk] = []
-    stem, name = path.stem, path.name
-    n_docs = 0
+    documents = []
     for art_title, outline in units:
         spans = outline_spans(outline, text)
         if not spans and outline.title_lines and art_title is None:
             # A document that is nothing but a short heading-like line is still content.
             lines = outline.title_lines
             spans = [Span((), "", lines[0].start, lines[-1].end)]
-        if not spans:
-            continue
+        if spans:
+            documents.append((art_title, outline, spans))
+    refusal = limits.chunks_refusal(sum(len(spans) for *_, spans in documents))
+    if refusal:
+        raise LoadError(path, "too_many_chunks", refusal)
+
+    chunks: list[Chunk] = []
+    stem, name = path.stem, path.name
+    n_docs = 0
+    for art_title, outline, spans in documents:
         n_docs += 1
         doc_id = stem if n_docs == 1 else f"{stem}#{n_docs}"
         title = choose_title(
@@ -114,6 +162,7 @@ def ingest_file(path: Path, rel: str | None = None) -> list[Chunk]:
         )
         for n, sp in enumerate(spans):
             body = text[sp.start : sp.end]
+            page = page_at(sp.start)
             chunks.append(
                 Chunk(
                     chunk_id=f"{doc_id}:{n}",
@@ -125,6 +174,8 @@ def ingest_file(path: Path, rel: str | None = None) -> list[Chunk]:
                     end=sp.end,
                     part=sp.part,
                     search_text=normalize(body),
+                    ocr=page is not None,
+                    page=page,
                 )
             )
     if not chunks:
@@ -145,6 +196,7 @@ class IngestReport:
     files: int  # files attempted
     failures: list[FileFailure]
     warnings: list[str] = field(default_factory=list)  # e.g. two files with the same doc_id
+    skipped: list[Skipped] = field(default_factory=list)  # not attempted: see walk()
 
     def failure_kinds(self) -> dict[str, int]:
         kinds: dict[str, int] = {}
@@ -156,9 +208,12 @@ class IngestReport:
 PROGRESS_MIN_FILES = 20  # show a progress bar from this many files on (on a terminal)
 
 
-def ingest(paths: Sequence[Path], *, progress: bool | None = None) -> IngestReport:
+def ingest(
+    paths: Sequence[Path], *, progress: bool | None = None, limits: FileLimits | None = None
+) -> IngestReport:
     """Ingest files and folders; a file that cannot be read is a :class:`FileFailure`."""
-    files = discover([Path(p) for p in paths])
+    found = walk([Path(p) for p in paths])
+    files = found.files
     if progress is None:
         progress = len(files) >= PROGRESS_MIN_FILES and sys.stderr.isatty()
     iterator: Sequence[SourceFile] = files
@@ -172,7 +227,7 @@ def ingest(paths: Sequence[Path], *, progress: bool | None = None) -> IngestRepo
     warnings: list[str] = []
     for sf in iterator:
         try:
-            got = ingest_file(sf.path, sf.rel)
+            got = ingest_file(sf.path, sf.rel, limits, notes=warnings)
         except LoadError as err:
             failures.append(FileFailure(str(sf.path), err.kind, str(err)))
             continue
@@ -192,4 +247,4 @@ def ingest(paths: Sequence[Path], *, progress: bool | None = None) -> IngestRepo
                 )
             owners.setdefault(doc_id, sf.rel)
         chunks.extend(got)
-    return IngestReport(chunks, len(files), failures, warnings)
+    return IngestReport(chunks, len(files), failures, warnings, found.skipped)

@@ -4,9 +4,14 @@ A BEIR folder holds ``corpus.jsonl`` or ``corpus.jsonl.gz`` (``_id``, ``title``,
 ``queries.jsonl`` (``_id``, ``text``) and ``qrels.tsv`` (query id, corpus id, score; a header
 line is optional) — or, as in the standard BEIR releases, ``qrels/<split>.tsv``.
 
-The policy query set is JSON lines ``{"id", "query", "type", "relevant": [{"file", "quote",
-"grade"}]}``: a relevant passage is named by its file and a verbatim quote it contains, so the
-labels survive changes to chunking (see :mod:`assistant.evaluation.matching`).
+The policy query set is JSON lines ``{"id", "query", "type", "split", "relevant": [{"file",
+"quote", "grade"}]}``: a relevant passage is named by its file and a verbatim quote it contains, so
+the labels survive changes to chunking (see :mod:`assistant.evaluation.matching`). ``split`` is
+``dev`` (tune on it) or ``test`` (report once); a record without one is ``dev``.
+
+The answerability set (``eval/answer_questions.jsonl``) is JSON lines ``{"id", "question",
+"answerable", "kind", "split", "relevant", "note"}`` with the same passage labels; ``kind`` is
+``answerable``, ``near_miss`` (an education topic the corpus does not cover) or ``off_topic``.
 """
 
 from __future__ import annotations
@@ -15,10 +20,10 @@ import gzip
 import json
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol, TypeVar
 
 from assistant.records import Chunk, DocumentMeta
 from assistant.text import is_traditional, normalize
@@ -31,6 +36,8 @@ QUERY_TYPES = (
     "keyword",  # a few keywords, as typed into a search box
     "unanswerable",  # the corpus does not cover it: relevant is empty
 )
+SPLITS = ("dev", "test")  # tune on dev; report test once
+ANSWER_KINDS = ("answerable", "near_miss", "off_topic")
 
 
 class DatasetError(ValueError):
@@ -287,10 +294,49 @@ class PolicyQuery:
     query: str
     type: str
     relevant: tuple[RelevantPassage, ...] = field(default_factory=tuple)
+    split: str = "dev"
 
     @property
     def answerable(self) -> bool:
         return bool(self.relevant)
+
+
+@dataclass(frozen=True)
+class AnswerQuestion:
+    """A question of the answerability set: does the corpus answer it, and where."""
+
+    id: str
+    question: str
+    kind: str  # one of ANSWER_KINDS
+    split: str  # one of SPLITS
+    relevant: tuple[RelevantPassage, ...] = field(default_factory=tuple)
+    note: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind == "answerable"
+
+
+def _relevant(row: dict[str, Any], where: str) -> list[RelevantPassage]:
+    rel_rows = row.get("relevant")
+    if not isinstance(rel_rows, list):
+        raise DatasetError(f"{where}: 'relevant' must be a list")
+    relevant = []
+    for i, rel in enumerate(rel_rows):
+        if not isinstance(rel, dict) or not rel.get("file") or not rel.get("quote"):
+            raise DatasetError(f"{where}: relevant[{i}] needs 'file' and 'quote'")
+        grade = rel.get("grade", 1)
+        if grade not in (1, 2):
+            raise DatasetError(f"{where}: relevant[{i}] grade must be 1 or 2, got {grade!r}")
+        relevant.append(RelevantPassage(str(rel["file"]), str(rel["quote"]), int(grade)))
+    return relevant
+
+
+def _split(row: dict[str, Any], where: str, default: str | None) -> str:
+    split = row.get("split", default)
+    if split not in SPLITS:
+        raise DatasetError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
+    return str(split)
 
 
 def load_policy_queries(path: str | Path) -> list[PolicyQuery]:
@@ -312,23 +358,82 @@ def load_policy_queries(path: str | Path) -> list[PolicyQuery]:
             raise DatasetError(f"{where}: empty query")
         if qtype not in QUERY_TYPES:
             raise DatasetError(f"{where}: type {qtype!r} is not one of {', '.join(QUERY_TYPES)}")
-        rel_rows = row.get("relevant")
-        if not isinstance(rel_rows, list):
-            raise DatasetError(f"{where}: 'relevant' must be a list")
-        relevant = []
-        for i, rel in enumerate(rel_rows):
-            if not isinstance(rel, dict) or not rel.get("file") or not rel.get("quote"):
-                raise DatasetError(f"{where}: relevant[{i}] needs 'file' and 'quote'")
-            grade = rel.get("grade", 1)
-            if grade not in (1, 2):
-                raise DatasetError(f"{where}: relevant[{i}] grade must be 1 or 2, got {grade!r}")
-            relevant.append(RelevantPassage(str(rel["file"]), str(rel["quote"]), int(grade)))
+        relevant = _relevant(row, where)
         if (qtype == "unanswerable") != (not relevant):
             raise DatasetError(
                 f"{where}: an 'unanswerable' query has no relevant passages and every other "
                 f"query has at least one (query {qid!r}, type {qtype!r}, {len(relevant)} given)"
             )
-        out.append(PolicyQuery(qid, query, qtype, tuple(relevant)))
+        split = _split(row, where, default="dev")
+        out.append(PolicyQuery(qid, query, qtype, tuple(relevant), split))
     if not out:
         raise DatasetError(f"{path}: no queries")
     return out
+
+
+def load_answer_questions(path: str | Path) -> list[AnswerQuestion]:
+    """Read and validate the answerability set; every record must name its split."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: question set not found")
+    out: list[AnswerQuestion] = []
+    seen: set[str] = set()
+    for lineno, row in _jsonl(path):
+        where = f"{path}:{lineno}"
+        qid = _field(row, "id", path, lineno)
+        question = _field(row, "question", path, lineno).strip()
+        kind = _field(row, "kind", path, lineno)
+        if qid in seen:
+            raise DatasetError(f"{where}: duplicate id {qid!r}")
+        seen.add(qid)
+        if not question:
+            raise DatasetError(f"{where}: empty question")
+        if kind not in ANSWER_KINDS:
+            raise DatasetError(f"{where}: kind {kind!r} is not one of {', '.join(ANSWER_KINDS)}")
+        answerable = row.get("answerable")
+        if answerable is not (kind == "answerable"):
+            raise DatasetError(
+                f"{where}: 'answerable' must be {kind == 'answerable'} for kind {kind!r}, "
+                f"got {answerable!r}"
+            )
+        relevant = _relevant(row, where)
+        if answerable != bool(relevant):
+            raise DatasetError(
+                f"{where}: an answerable question needs at least one relevant passage and an "
+                f"unanswerable one has none ({qid!r}: {len(relevant)} given)"
+            )
+        split = _split(row, where, default=None)
+        note = str(row.get("note") or "")
+        out.append(AnswerQuestion(qid, question, kind, split, tuple(relevant), note))
+    if not out:
+        raise DatasetError(f"{path}: no questions")
+    return out
+
+
+class _HasSplit(Protocol):
+    @property
+    def split(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_HasSplit)
+
+
+def in_split(items: Iterable[_T], split: str | None) -> list[_T]:
+    """The items of one split (``None``: all of them)."""
+    if split is not None and split not in SPLITS:
+        raise DatasetError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    return [item for item in items if split is None or item.split == split]
+
+
+def select_queries(
+    queries: Iterable[PolicyQuery],
+    *,
+    split: str | None = None,
+    types: Iterable[str] | None = None,
+) -> list[PolicyQuery]:
+    """The queries of one split and of the given types (``None``: no restriction)."""
+    wanted = None if types is None else set(types)
+    unknown = sorted((wanted or set()) - set(QUERY_TYPES))
+    if unknown:
+        raise DatasetError(f"unknown query type(s) {', '.join(unknown)}")
+    return [q for q in in_split(queries, split) if wanted is None or q.type in wanted]

@@ -26,8 +26,8 @@ import numpy as np
 from tqdm import tqdm
 
 from assistant.config import Settings, load_settings
-from assistant.documents import FileFailure, ingest_file
-from assistant.documents.loaders import LoadError, SourceFile, discover
+from assistant.documents import FileFailure, FileLimits, Skipped, ingest_file, walk
+from assistant.documents.loaders import LoadError, SourceFile
 from assistant.search.dense import DenseIndex
 from assistant.search.passage import stored_chunk
 from assistant.search.store import (
@@ -76,6 +76,8 @@ class BuildReport:
     model: str = ""
     dense: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # seconds: read, embed, write
+    skipped: list[Skipped] = field(default_factory=list)  # not read: see documents.walk
+    warnings: list[str] = field(default_factory=list)  # e.g. scanned pages OCR could not read
 
     def summary(self) -> str:
         return (
@@ -102,6 +104,8 @@ class BuildReport:
             "model": self.model,
             "dense": self.dense,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "skipped": [s.to_dict() for s in self.skipped],
+            "warnings": self.warnings,
         }
 
 
@@ -169,7 +173,7 @@ class _Plan:
 
 def _plan(
     sources: Sequence[SourceFile], prev: _Previous | None, pipeline: str,
-    report: BuildReport, progress: bool,
+    report: BuildReport, progress: bool, limits: FileLimits,
 ) -> _Plan:  # fmt: skip
     old_files = prev.manifest.files if prev else {}
     same_pipeline = prev is not None and prev.manifest.pipeline == pipeline
@@ -193,7 +197,7 @@ def _plan(
             report.unchanged += 1
             continue
         try:
-            chunks = ingest_file(sf.path, sf.rel)
+            chunks = ingest_file(sf.path, sf.rel, limits, notes=report.warnings)
         except Exception as exc:  # noqa: BLE001 - one bad file must never stop the build
             kind = exc.kind if isinstance(exc, LoadError) else "corrupt"
             message = str(exc)
@@ -319,7 +323,10 @@ def build_index(
         prev = _open_previous(index_dir, model, rebuild)
         try:
             pipeline = pipeline_fingerprint()
-            plan = _plan(discover([Path(p) for p in paths]), prev, pipeline, report, progress)
+            found = walk([Path(p) for p in paths])
+            report.skipped = found.skipped
+            limits = FileLimits.from_settings(settings)
+            plan = _plan(found.files, prev, pipeline, report, progress, limits)
             stored = _assemble(plan, prev)
             report.timings["read"] = time.perf_counter() - started
 

@@ -267,7 +267,8 @@ CREATE TABLE chunks (
   row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, doc_row INTEGER NOT NULL, file_rel TEXT NOT NULL,
   path TEXT NOT NULL, label TEXT NOT NULL, text TEXT NOT NULL, start INTEGER NOT NULL,
   "end" INTEGER NOT NULL, part INTEGER NOT NULL, search_text TEXT NOT NULL,
-  passage TEXT NOT NULL, tokens TEXT NOT NULL, passage_hash TEXT NOT NULL, phrase TEXT NOT NULL
+  passage TEXT NOT NULL, tokens TEXT NOT NULL, passage_hash TEXT NOT NULL, phrase TEXT NOT NULL,
+  ocr_page INTEGER
 );
 CREATE INDEX chunks_doc ON chunks(doc_row);
 CREATE INDEX chunks_file ON chunks(file_rel);
@@ -305,6 +306,7 @@ _CHUNK_COLS = (
     "tokens",
     "passage_hash",
     "phrase",
+    "ocr_page",  # the page an OCR'd chunk starts on; NULL for text that was not OCR'd
 )
 
 
@@ -359,10 +361,11 @@ def write_chunk_table(path: Path, chunks: Sequence[StoredChunk]) -> None:
                     _TOKEN_SEP.join(sc.tokens),
                     sc.passage_hash,
                     sc.phrase,
+                    c.page if c.ocr else None,
                 )
             )
         con.executemany(f"INSERT INTO documents VALUES ({','.join('?' * 14)})", doc_values)
-        con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 15)})", chunk_values)
+        con.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * 16)})", chunk_values)
         con.commit()
     finally:
         con.close()
@@ -383,6 +386,7 @@ class ChunkTable:
     _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
     _docs: dict[int, tuple[str, DocumentMeta]] = field(init=False, repr=False)
     _doc_of_row: list[int] = field(init=False, repr=False)
+    _cols: list[str] = field(init=False, repr=False)  # _CHUNK_COLS as this table has them
 
     def __post_init__(self) -> None:
         if not self.path.is_file():
@@ -394,6 +398,9 @@ class ChunkTable:
         self._doc_of_row = [
             r[0] for r in self._con.execute("SELECT doc_row FROM chunks ORDER BY row")
         ]
+        names = {r[1] for r in self._con.execute("PRAGMA table_info(chunks)")}
+        # An index written before OCR existed has no ocr_page column: nothing in it was OCR'd.
+        self._cols = [c if c.strip('"') in names else "NULL" for c in _CHUNK_COLS]
 
     def close(self) -> None:
         self._con.close()
@@ -410,6 +417,7 @@ class ChunkTable:
 
     def _chunk_from(self, r: Sequence[Any]) -> Chunk:
         (_row, chunk_id, doc_row, _rel, path, label, text, start, end, part, search_text) = r[:11]
+        ocr_page = r[-1]
         return Chunk(
             chunk_id=chunk_id,
             doc=self._docs[doc_row][1],
@@ -420,6 +428,8 @@ class ChunkTable:
             end=end,
             part=part,
             search_text=search_text,
+            ocr=ocr_page is not None,
+            page=ocr_page,
         )
 
     def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]:
@@ -429,7 +439,7 @@ class ChunkTable:
         for i in range(0, len(rows), 500):
             part = rows[i : i + 500]
             sql = (
-                f"SELECT {', '.join(_CHUNK_COLS[:11])} FROM chunks "
+                f"SELECT {', '.join(self._cols[:11] + self._cols[-1:])} FROM chunks "
                 f"WHERE row IN ({','.join('?' * len(part))})"
             )
             for r in self._query(sql, part):
@@ -438,7 +448,7 @@ class ChunkTable:
 
     def stored(self, file_rels: Iterable[str] | None = None) -> Iterator[StoredChunk]:
         """Every stored chunk (of the given files), in row order, for carrying into a new build."""
-        sql = f"SELECT {', '.join(_CHUNK_COLS)} FROM chunks"
+        sql = f"SELECT {', '.join(self._cols)} FROM chunks"
         params: list[Any] = []
         if file_rels is not None:
             rels = list(file_rels)

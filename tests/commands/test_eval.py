@@ -95,6 +95,14 @@ def test_bad_inputs_get_clear_errors(tmp_path, capsys):
     bad.write_text('{"id": "a", "query": "x", "type": "topic", "relevant": []}\n', encoding="utf-8")
     assert main(["eval", "--policy", str(bad), "--corpus", str(tmp_path)]) == 2
     assert "q.jsonl:1:" in capsys.readouterr().err
+    dev_only = tmp_path / "dev.jsonl"
+    dev_only.write_text(
+        '{"id": "a", "query": "x", "type": "unanswerable", "split": "dev", "relevant": []}\n',
+        encoding="utf-8",
+    )
+    args = ["eval", "--policy", str(dev_only), "--policy-split", "test", "--corpus", str(tmp_path)]
+    assert main(args) == 2
+    assert "dev.jsonl: no query in split 'test'" in capsys.readouterr().err
 
 
 def test_check_labels_reports_quotes_that_match_no_chunk(tmp_path, capsys):

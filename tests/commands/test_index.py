@@ -70,6 +70,49 @@ def test_summary_line_and_exit_status(cli, corpus, tmp_path):
     assert len(r) == 14 and {d.meta.file for d in r.documents()} == {"000_19cf16a0cc95029b.txt"}
 
 
+def test_hostile_files_leave_what_was_indexed_in_place(cli, corpus, tmp_path):
+    from hostile import SENTENCE, docx_bomb
+
+    index_dir = str(tmp_path / "index")
+    assert cli(str(corpus), "--index-dir", index_dir)[0] == 0
+    before = Retriever.open(Path(index_dir), Settings())
+    kept = len(before), sorted(d.meta.file for d in before.documents())
+    before.close()
+    docx_bomb(corpus / "bomb.docx", 8 * 1024 * 1024, blank=True)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("一、机密\nOUTSIDE-SECRET\n", encoding="utf-8")
+    (corpus / "secret.txt").symlink_to(outside)
+    (corpus / "loop.txt").symlink_to("loop.txt")
+    (corpus / "old.doc").write_bytes(b"x")
+    # an indexed file replaced by a hostile one keeps its indexed version
+    one_line = SENTENCE * (6 * 1024 * 1024 // len(SENTENCE.encode()))
+    (corpus / "000_19cf16a0cc95029b.txt").write_text(one_line, encoding="utf-8")
+
+    code, out, _ = cli(str(corpus), "--index-dir", index_dir)
+    assert code == 1
+    assert SUMMARY.search(out).groups()[:5] == ("0", "0", "0", "1", "2")
+    assert re.search(r"^FAILED \[too_large\] .*bomb\.docx: document\.xml expands to", out, re.M)
+    assert re.search(
+        r"^FAILED \[too_many_chunks\] .*000_19cf16a0cc95029b\.txt: would produce \d+ chunks.*"
+        r"\(the previously indexed version is kept\)$",
+        out,
+        re.M,
+    )
+    assert f"skipped 1 symlink outside the corpus: secret.txt → {outside}" in out.splitlines()
+    assert "skipped 1 symlink loop: loop.txt" in out.splitlines()
+    assert "skipped 1 file: unsupported type (.doc): old.doc" in out.splitlines()
+    after = Retriever.open(Path(index_dir), Settings())
+    assert (len(after), sorted(d.meta.file for d in after.documents())) == kept
+    after.close()
+    code, out, _ = cli(str(corpus), "--index-dir", index_dir, "--json")
+    skipped = {s["rel"]: s["kind"] for s in json.loads(out)["skipped"]}
+    assert skipped == {
+        "loop.txt": "symlink_loop",
+        "old.doc": "unsupported",
+        "secret.txt": "symlink_outside",
+    }
+
+
 def test_json_report(cli, corpus, tmp_path):
     code, out, _ = cli(str(corpus), "--index-dir", str(tmp_path / "index"), "--json")
     data = json.loads(out)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from pathlib import Path
 
 import pytest
 from seedfiles import FIXTURES, seed_path
 
-from assistant.documents import loaders
-from assistant.documents.loaders import LoadError, discover, load
+from assistant.documents.loaders import FileLimits, LoadError, discover, load
 
 
 def body_lines(prefix: str, start: int, stop: int) -> str:
@@ -83,6 +83,28 @@ def test_short_gbk_and_big5_texts_are_not_confused(tmp_path: Path, encoding: str
     f = tmp_path / "short.txt"
     f.write_bytes(line.encode(encoding))
     assert load(f).text == line
+
+
+JAPANESE = "学校における働き方改革について、教員の長時間勤務を見直す必要があります。\n" * 3
+
+
+@pytest.mark.parametrize("encoding", ["shift_jis", "euc_jp"])
+def test_japanese_text_is_decoded_as_japanese_not_as_gb18030(tmp_path: Path, encoding: str) -> None:
+    f = tmp_path / "jp.txt"
+    f.write_bytes(JAPANESE.encode(encoding))
+    loaded = load(f)
+    assert loaded.text == JAPANESE and loaded.encoding == encoding
+
+
+def test_text_that_decodes_only_as_garble_is_refused_with_the_reason(tmp_path: Path) -> None:
+    # Kanji only, in Shift-JIS: no kana to recognise it by, and as GB18030 or Big5 it is garble.
+    f = tmp_path / "kanji.txt"
+    f.write_bytes(("教員長時間勤務見直必要。学校働方改革推進。\n" * 5).encode("shift_jis"))
+    with pytest.raises(LoadError) as err:
+        load(f)
+    assert err.value.kind == "encoding"
+    assert "garble" in err.value.reason and "are common Chinese ones" in err.value.reason
+    assert "kanji.txt" in str(err.value)
 
 
 def test_a_markdown_file_in_gbk_is_read(tmp_path: Path) -> None:
@@ -163,6 +185,19 @@ def test_broken_pdf_is_reported_as_corrupt(tmp_path: Path, damage: str) -> None:
         load(f)
     assert err.value.kind == "corrupt"
     assert "broken.pdf" in str(err.value)
+
+
+def test_library_warnings_name_the_file_and_come_once_each(tmp_path: Path, caplog) -> None:
+    from hostile import pdf_bytes
+
+    f = tmp_path / "bad-xref.pdf"  # a wrong startxref pointer: pypdf recovers, with warnings
+    f.write_bytes(pdf_bytes("Policy text").replace(b"startxref\n", b"startxref\n9"))
+    with caplog.at_level(logging.WARNING):
+        assert load(f).text.strip() == "Policy text"
+    # (pytest also hooks the library's own logger; the terminal test is in tests/commands)
+    messages = [r.getMessage() for r in caplog.records if r.name == "assistant.documents"]
+    assert "warning: bad-xref.pdf: pypdf: incorrect startxref pointer(2)" in messages
+    assert len(messages) == len(set(messages))
 
 
 # --- DOCX -------------------------------------------------------------------------------------
@@ -250,13 +285,10 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
     assert err.value.kind == "unsupported"
 
 
-def test_file_over_the_size_limit_is_refused_before_reading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(loaders, "MAX_FILE_BYTES", 1000)
+def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
     f = tmp_path / "huge.txt"
     f.write_text("教育" * 1000, encoding="utf-8")
     with pytest.raises(LoadError) as err:
-        load(f)
+        load(f, FileLimits(max_file_bytes=1000))
     assert err.value.kind == "too_large"
     assert "huge.txt" in str(err.value) and "limit" in str(err.value)

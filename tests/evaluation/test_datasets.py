@@ -1,5 +1,5 @@
-"""BEIR folders (plain and gzip corpus, qrels with and without header, qrels/ layout) and the
-quote-labelled policy query set loader."""
+"""BEIR folders (plain and gzip corpus, qrels with and without header, qrels/ layout), the
+quote-labelled policy query set loader with its dev/test split, and the answerability set loader."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import pytest
 from assistant.evaluation.datasets import (
     DatasetError,
     beir_chunks,
+    in_split,
+    load_answer_questions,
     load_beir,
     load_policy_queries,
     read_qrels,
+    select_queries,
     split_passage,
 )
 
@@ -197,3 +200,97 @@ def test_load_policy_queries_rejects_duplicate_ids(tmp_path):
     p = _write_policy(tmp_path / "q.jsonl", [row, row])
     with pytest.raises(DatasetError, match=r"q\.jsonl:2: duplicate id 'a'"):
         load_policy_queries(p)
+
+
+def test_policy_queries_carry_their_split_and_default_to_dev(tmp_path):
+    rel = [{"file": "001.txt", "quote": "严格落实", "grade": 2}]
+    p = _write_policy(
+        tmp_path / "q.jsonl",
+        [
+            {"id": "a", "query": "双减", "type": "keyword", "relevant": rel},
+            {"id": "b", "query": "一校一案", "type": "keyword", "split": "test", "relevant": rel},
+            {"id": "c", "query": "怎么减负", "type": "topic", "split": "test", "relevant": rel},
+            {"id": "d", "query": "科研经费", "type": "unanswerable", "relevant": []},
+        ],
+    )
+    qs = load_policy_queries(p)
+    assert [q.split for q in qs] == ["dev", "test", "test", "dev"]
+    assert [q.id for q in select_queries(qs, split="test")] == ["b", "c"]
+    assert [q.id for q in select_queries(qs, split="test", types=["keyword"])] == ["b"]
+    assert [q.id for q in select_queries(qs, types=["keyword", "unanswerable"])] == ["a", "b", "d"]
+    assert [q.id for q in in_split(qs, "dev")] == ["a", "d"]
+    assert len(select_queries(qs)) == 4
+
+
+def test_a_split_or_type_that_does_not_exist_is_refused(tmp_path):
+    row = {"id": "a", "query": "x", "type": "unanswerable", "split": "train", "relevant": []}
+    with pytest.raises(DatasetError, match=r"q\.jsonl:1: split 'train' is not one of dev, test"):
+        load_policy_queries(_write_policy(tmp_path / "q.jsonl", [row]))
+    with pytest.raises(DatasetError, match="split 'validation'"):
+        select_queries([], split="validation")
+    with pytest.raises(DatasetError, match="unknown query type"):
+        select_queries([], types=["precedents"])
+
+
+def _answer_row(**overrides):
+    row = {
+        "id": "ans-1",
+        "question": "老师能打学生吗",
+        "answerable": True,
+        "kind": "answerable",
+        "split": "dev",
+        "relevant": [{"file": "教师法.md", "quote": "不得体罚学生", "grade": 2}],
+        "note": "colloquial",
+    }
+    return {**row, **overrides}
+
+
+def test_load_answer_questions_reads_kinds_splits_and_labels(tmp_path):
+    rows = [
+        _answer_row(),
+        _answer_row(
+            id="near-1", question="北大录取线", answerable=False, kind="near_miss", relevant=[]
+        ),
+        _answer_row(
+            id="off-1",
+            question="公积金提取",
+            answerable=False,
+            kind="off_topic",
+            split="test",
+            relevant=[],
+        ),
+    ]
+    qs = load_answer_questions(_write_policy(tmp_path / "a.jsonl", rows))
+    assert [(q.id, q.kind, q.split, q.answerable) for q in qs] == [
+        ("ans-1", "answerable", "dev", True),
+        ("near-1", "near_miss", "dev", False),
+        ("off-1", "off_topic", "test", False),
+    ]
+    assert qs[0].relevant[0].quote == "不得体罚学生" and qs[0].note == "colloquial"
+    assert [q.id for q in in_split(qs, "test")] == ["off-1"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"kind": "maybe"}, "kind 'maybe'"),
+        ({"answerable": False}, "'answerable' must be True for kind 'answerable'"),
+        ({"relevant": []}, "needs at least one relevant passage"),
+        ({"split": None}, "split None is not one of dev, test"),
+        ({"question": "  "}, "empty question"),
+        (
+            {"kind": "near_miss", "answerable": False},
+            "an unanswerable one has none",
+        ),
+    ],
+)
+def test_load_answer_questions_rejects_bad_rows_with_line_numbers(tmp_path, overrides, message):
+    p = _write_policy(tmp_path / "a.jsonl", [_answer_row(**overrides)])
+    with pytest.raises(DatasetError, match=rf"a\.jsonl:1: .*{message}"):
+        load_answer_questions(p)
+
+
+def test_load_answer_questions_rejects_duplicate_ids(tmp_path):
+    p = _write_policy(tmp_path / "a.jsonl", [_answer_row(), _answer_row()])
+    with pytest.raises(DatasetError, match=r"a\.jsonl:2: duplicate id 'ans-1'"):
+        load_answer_questions(p)

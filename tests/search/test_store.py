@@ -127,3 +127,24 @@ def test_chunk_table_round_trips_chunks_and_filters(tmp_path, chunks):
     with pytest.raises(sqlite3.OperationalError):
         table._con.execute("DELETE FROM chunks")
     table.close()
+
+
+def test_ocr_pages_round_trip_and_a_table_without_them_reads_as_not_ocr(tmp_path, chunks):
+    import dataclasses
+
+    scanned = [
+        dataclasses.replace(c, ocr=True, page=2) if i == 1 else c for i, c in enumerate(chunks)
+    ]
+    path = tmp_path / "chunks.sqlite"
+    write_chunk_table(path, [stored_chunk(c, c.doc.source_path) for c in scanned])
+    table = ChunkTable(path)
+    assert [table.chunks([i])[i] for i in range(len(chunks))] == scanned
+    assert [sc.chunk for sc in table.stored()] == scanned
+    table.close()
+    con = sqlite3.connect(path)  # the chunk table as written before OCR existed
+    con.execute("ALTER TABLE chunks DROP COLUMN ocr_page")
+    con.commit()
+    con.close()
+    table = ChunkTable(path)
+    assert [table.chunks([i])[i] for i in range(len(chunks))] == chunks
+    table.close()
