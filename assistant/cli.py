@@ -7,12 +7,15 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from assistant.commands.arguments import Parser, add_config_option
+from assistant.quiet import silence_third_party_warnings
+
 # Each module defines ``register(subparsers)`` which adds its parser and sets ``func``.
 COMMANDS = ("chunks", "index", "search", "ask", "serve", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="assistant",
         description=(
             "Policy Assistant (政策助手): search and cited answers over Chinese "
@@ -21,9 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'assistant COMMAND --help' for the options of one command.",
     )
     parser.add_argument(
-        "--config", help="TOML settings file (default: ./assistant.toml if present)"
+        "--config", metavar="FILE", help="TOML settings file (default: ./assistant.toml if present)"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")  # subparsers are Parsers too
     for name in COMMANDS:
         try:
             module = importlib.import_module(f"assistant.commands.{name}")
@@ -32,10 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+        add_config_option(sub.choices[name])
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    silence_third_party_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

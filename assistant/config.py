@@ -48,7 +48,7 @@ class Settings:
     llm_api_key: str | None = None
     # seconds per LLM request; a local CPU model can take a minute to read a 2,000-token prompt
     llm_timeout: float = 180.0
-    prompts_dir: Path | None = None  # templates system.txt / answer.txt; default: prompts/
+    prompts_dir: Path | None = None  # system.txt, answer.txt; default ./prompts/, else shipped
     # Chat server
     host: str = "127.0.0.1"
     port: int = 7860

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+@contextlib.contextmanager
+def shown(request: pytest.FixtureRequest, what: str) -> Iterator[None]:
+    """Let a long session fixture's progress bars reach the terminal (and a CI log): pytest
+    captures output otherwise, and the run looks stuck for minutes. Says first what is built."""
+    plugins = request.config.pluginmanager
+    capture = plugins.getplugin("capturemanager")
+    reporter = plugins.getplugin("terminalreporter")
+    with capture.global_and_fixture_disabled():
+        if reporter is not None:
+            reporter.write_line("")
+            reporter.write_line(f"[{request.fixturename}] {what}", bold=True)
+        yield
+
 
 # --------------------------------------------------------------------------- embedding model
 # `embedder`: the default embedder (intfloat/multilingual-e5-small, ONNX int8), loaded once per
@@ -28,12 +45,21 @@ def embedding_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedder(embedding_cache_dir: Path):
+def embedder(embedding_cache_dir: Path, request: pytest.FixtureRequest):
     from assistant.config import DEFAULT_EMBED_MODEL, Settings
     from assistant.embedding import load_embedder
+    from assistant.offline_model import offline_model_dir, read_build_info
 
     settings = Settings(cache_dir=embedding_cache_dir)
-    return load_embedder(settings, model=DEFAULT_EMBED_MODEL, backend="onnx-int8", progress=False)
+    built = read_build_info(offline_model_dir(embedding_cache_dir)) is not None
+    with (
+        contextlib.nullcontext()
+        if built
+        else shown(request, f"building the embedding model into {embedding_cache_dir} (once)")
+    ):
+        return load_embedder(
+            settings, model=DEFAULT_EMBED_MODEL, backend="onnx-int8", progress=not built
+        )
 
 
 # --------------------------------------------------------------------------- seed index
@@ -45,14 +71,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
-def seed_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+def seed_index_dir(
+    tmp_path_factory: pytest.TempPathFactory, embedder, request: pytest.FixtureRequest
+) -> Path:
     from assistant.config import Settings
     from assistant.search.builder import build_index
 
     path = tmp_path_factory.mktemp("seed-index")
-    report = build_index(
-        [REPO / "corpus" / "work_plans"], path, Settings(), embedder=embedder, progress=False
-    )
+    seeds = REPO / "corpus" / "work_plans"
+    with shown(request, f"indexing {seeds.relative_to(REPO)}/ for the tests"):
+        report = build_index([seeds], path, Settings(), embedder=embedder, progress=True)
     assert not report.failed, report.failed
     return path
 
@@ -65,11 +93,14 @@ def seed_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
 
 
 @pytest.fixture(scope="session")
-def corpus_index_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+def corpus_index_dir(
+    tmp_path_factory: pytest.TempPathFactory, embedder, request: pytest.FixtureRequest
+) -> Path:
     from assistant.config import Settings
     from assistant.search.builder import build_index
 
     path = tmp_path_factory.mktemp("corpus-index")
-    report = build_index([REPO / "corpus"], path, Settings(), embedder=embedder, progress=False)
+    with shown(request, "indexing corpus/ for the tests (a few minutes on 2 cores)"):
+        report = build_index([REPO / "corpus"], path, Settings(), embedder=embedder, progress=True)
     assert not report.failed, report.failed
     return path

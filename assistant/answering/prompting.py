@@ -1,4 +1,4 @@
-"""Building the LLM prompt from the templates in ``prompts/`` and the retrieved passages.
+"""Building the LLM prompt from the templates (assistant.prompts) and the retrieved passages.
 
 Each passage is numbered [n] and given as quoted data: inside ``<passage n="…">`` tags, with its
 locality, title, heading path, label and file, and the original text between two ``\"\"\"``
@@ -9,22 +9,11 @@ cannot end its own quotation and speak as the user.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 from assistant.answering.extractive import locality
+from assistant.prompts import read_template
 from assistant.records import Hit
-
-# The repository's top-level prompts/ folder; `prompts_dir` in the settings points elsewhere.
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
-
-
-@lru_cache(maxsize=8)
-def load_template(name: str, prompts_dir: Path = PROMPTS_DIR) -> str:
-    path = prompts_dir / f"{name}.txt"
-    if not path.is_file():
-        raise FileNotFoundError(f"prompt template not found: {path} (set prompts_dir)")
-    return path.read_text(encoding="utf-8")
 
 
 def _quote_safe(text: str) -> str:
@@ -53,11 +42,10 @@ def build_prompt(
     question: str, passages: Sequence[Hit], prompts_dir: Path | None = None
 ) -> tuple[str, str]:
     """(system message, user message) for ``question`` over the numbered ``passages``."""
-    folder = prompts_dir or PROMPTS_DIR
     body = "\n\n".join(format_passage(i, h) for i, h in enumerate(passages, start=1))
     user = (
-        load_template("answer", folder)
+        read_template("answer", prompts_dir)
         .replace("{{question}}", _quote_safe(question.strip()))
         .replace("{{passages}}", body)
     )
-    return load_template("system", folder).strip(), user.strip()
+    return read_template("system", prompts_dir).strip(), user.strip()

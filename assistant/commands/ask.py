@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from assistant.commands.arguments import year_range
 from assistant.records import ocr_mark
 
 MODES = ("hybrid", "dense", "bm25")
@@ -35,7 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode")
     p.add_argument("--region", help="only documents of this locality, e.g. 庄浪县")
-    p.add_argument("--year", help="only documents of this year or range, e.g. 2023 or 2020-2024")
+    p.add_argument(
+        "--year",
+        type=year_range,
+        help="only documents of this year or range, e.g. 2023 or 2020-2024",
+    )
     p.add_argument("--doc", dest="doc_id", help="only this document (doc_id)")
     add_versions_flag(p, default="current")
     p.add_argument("--index-dir", type=Path, help="index directory (default: settings, index/)")
@@ -68,12 +73,11 @@ def format_sources(citations: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from assistant.answering.pipeline import answer
     from assistant.config import load_settings
-    from assistant.search.retriever import Retriever, SearchFilters, parse_year
+    from assistant.search.retriever import Retriever, SearchFilters
     from assistant.search.store import IndexMismatchError, IndexNotFoundError
 
     try:
         settings = load_settings(getattr(args, "config", None))
-        year = parse_year(args.year) if args.year else None
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -84,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     filters = SearchFilters(
-        year=year, region=args.region, doc_id=args.doc_id, superseded=args.versions == "all"
+        year=args.year, region=args.region, doc_id=args.doc_id, superseded=args.versions == "all"
     )
     result = answer(args.question, retriever, settings, filters=filters, mode=args.mode)
     data = result.to_dict()

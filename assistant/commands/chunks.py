@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help="print a JSON array, one object per chunk (file, doc_id, title, region, year, "
-        "issuer, path, label, text, start, end, …)",
+        help="print JSON Lines: one object per chunk and line (file, doc_id, title, region, "
+        "year, issuer, path, label, text, start, end, …)",
     )
     p.add_argument("--full", action="store_true", help="outline: print each chunk's whole text")
     p.set_defaults(func=run)
@@ -113,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     if args.json:
-        json.dump([c.to_dict() for c in report.chunks], sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        for c in report.chunks:
+            sys.stdout.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
     elif report.chunks:
         print(format_outline(report.chunks, full=args.full))
     sys.stdout.flush()

@@ -113,8 +113,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--index-dir",
         type=Path,
         metavar="DIR",
-        help="index of the corpus for the policy set, updated incrementally "
-        "(default: a cache directory; never the product index/)",
+        help="index of the corpus for the policy set, updated incrementally (default: the "
+        "product index when it is up to date, used read-only, else a cache directory)",
     )
     p.add_argument(
         "--keep-index",
@@ -138,6 +138,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _error(message: str, code: int = 2) -> int:
@@ -268,15 +272,17 @@ def run(args: argparse.Namespace) -> int:
 
     progress = not args.quiet
     policy_index = args.index_dir or settings.cache_dir / "eval-index" / "policy"
+    # Without --index-dir, the product index is used as it is when it is up to date.
+    reuse_index = None if args.index_dir else settings.index_dir
     invoked = Path(sys.argv[0]).name in ("assistant", "__main__.py")
     command = "assistant " + shlex.join(sys.argv[1:]) if invoked else ""
     try:
         result = run_evaluation(
             beir=datasets, policy=policy, corpus_dir=corpus, configs=configs,
-            settings=settings, policy_index_dir=policy_index, keep_index=args.keep_index,
-            samples=samples, answering=not args.no_answering,
+            settings=settings, policy_index_dir=policy_index, reuse_index=reuse_index,
+            keep_index=args.keep_index, samples=samples, answering=not args.no_answering,
             name=args.name or (args.out.name if args.out else ""),
-            command=command, progress=progress,
+            command=command, progress=progress, announce=_say,
         )  # fmt: skip
     except (IndexMismatchError, IndexNotFoundError) as exc:
         return _error(str(exc), 1)

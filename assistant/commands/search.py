@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from assistant.commands.arguments import year_range
 from assistant.commands.ask import add_versions_flag
 from assistant.records import ocr_mark
 
@@ -36,7 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--k", "-k", type=int, default=10, help="number of hits (default 10)")
     p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode")
     p.add_argument("--region", help="only documents of this locality, e.g. 庄浪县")
-    p.add_argument("--year", help="only documents of this year or range, e.g. 2023 or 2020-2024")
+    p.add_argument(
+        "--year",
+        type=year_range,
+        help="only documents of this year or range, e.g. 2023 or 2020-2024",
+    )
     p.add_argument("--doc", dest="doc_id", help="only this document (doc_id)")
     p.add_argument("--file", help="only chunks of this file (file name)")
     add_versions_flag(p, default="all")
@@ -115,7 +120,7 @@ def _read_queries(path: Path) -> list[tuple[Any, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from assistant.config import load_settings
-    from assistant.search.retriever import Retriever, SearchFilters, parse_year
+    from assistant.search.retriever import Retriever, SearchFilters
     from assistant.search.store import IndexMismatchError, IndexNotFoundError
 
     if (args.query is None) == (args.queries is None):
@@ -123,7 +128,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = load_settings(getattr(args, "config", None))
-        year = parse_year(args.year) if args.year else None
         if args.k < 1 or (args.per_doc is not None and args.per_doc < 1):
             raise ValueError("--k and --per-doc must be at least 1")
         batch = _read_queries(args.queries) if args.queries else [(None, args.query)]
@@ -137,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     filters = SearchFilters(
-        year=year,
+        year=args.year,
         region=args.region,
         doc_id=args.doc_id,
         file=args.file,

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from assistant.config import Settings
 from assistant.evaluation.datasets import BeirDataset, PolicyQuery, beir_chunks
+from assistant.evaluation.index_choice import choose_policy_index, long_step
 from assistant.evaluation.matching import find_broken_labels, qrels_for, units_for
 from assistant.evaluation.metrics import DEPTH, METRICS, dedupe, evaluate, latency_summary
 from assistant.evaluation.results import (
@@ -70,6 +71,11 @@ def make_configs(modes: Sequence[str] | None, per_doc: int | None) -> list[Retri
 
 
 UnitsOf = Callable[[str, Chunk], list[str]]  # (query id, retrieved chunk) -> relevance units
+Announce = Callable[[str], None]  # told, in one sentence, what a long step will do
+
+
+def _silent(_message: str) -> None:
+    pass
 
 
 def run_config(
@@ -168,6 +174,7 @@ def evaluate_beir(
     keep_index: Path | None = None,
     sample: str = "",
     progress: bool = True,
+    announce: Announce = _silent,
 ) -> DatasetResult:
     """Index the BEIR corpus and run every configuration over its queries."""
     from assistant.search.retriever import Retriever
@@ -183,6 +190,9 @@ def evaluate_beir(
         started = time.perf_counter()
         result.index_reused = _reusable(index_dir, len(chunks), embedder.model_name)
         if not result.index_reused:
+            kind = f"the kept index {index_dir}" if keep is not None else "a temporary index"
+            announce(f"{dataset.name}: embedding {len(chunks):,} passages into {kind}"
+                     f"{long_step(len(chunks))}…")  # fmt: skip
             index_chunks(chunks, index_dir, settings, embedder=embedder, progress=progress)
         result.index_seconds = round(time.perf_counter() - started, 1)
         retriever = Retriever.open(index_dir, settings, embedder=embedder)
@@ -198,12 +208,15 @@ def evaluate_beir(
     return result
 
 
-def check_policy_labels(queries: Sequence[PolicyQuery], corpus_dir: Path) -> list[str]:
-    """Labels whose quote matches no chunk of the corpus as ingestion chunks it today."""
+def _corpus_chunks(corpus_dir: Path) -> list[Chunk]:
     from assistant.documents import ingest
 
-    report = ingest([corpus_dir], progress=False)
-    return [str(b) for b in find_broken_labels(queries, report.chunks)]
+    return ingest([corpus_dir], progress=False).chunks
+
+
+def check_policy_labels(queries: Sequence[PolicyQuery], corpus_dir: Path) -> list[str]:
+    """Labels whose quote matches no chunk of the corpus as ingestion chunks it today."""
+    return [str(b) for b in find_broken_labels(queries, _corpus_chunks(corpus_dir))]
 
 
 def answering_accuracy(
@@ -241,35 +254,45 @@ def evaluate_policy(
     *,
     embedder: Embedder,
     index_dir: Path | None = None,
+    reuse_index: Path | None = None,
     name: str = "policy",
     answering: bool = True,
     progress: bool = True,
+    announce: Announce = _silent,
 ) -> DatasetResult:
     """Run the quote-labelled query set over an index of ``corpus_dir``.
 
-    ``index_dir`` is brought up to date incrementally (cheap when nothing changed); without
-    one, a temporary index is built. Broken labels are listed in the result.
+    ``reuse_index`` (the product index) is used as it is when it is up to date with the corpus
+    (see :mod:`assistant.evaluation.index_choice`). Otherwise ``index_dir`` is brought up to
+    date incrementally (cheap when nothing changed); without one, a temporary index is built.
+    ``announce`` is told what will happen before it happens. Broken labels are listed in the
+    result.
     """
     from assistant.search.builder import build_index
     from assistant.search.retriever import Retriever
 
-    broken = check_policy_labels(queries, corpus_dir)
+    corpus_chunks = _corpus_chunks(corpus_dir)
+    broken = [str(b) for b in find_broken_labels(queries, corpus_chunks)]
     answerable = [q for q in queries if q.answerable]
     qrels = {q.id: qrels_for(q) for q in answerable}
     by_id = {q.id: q for q in answerable}
     types = {q.id: q.type for q in answerable}
-    with _index_dir(index_dir) as idx:
+    choice = choose_policy_index(corpus_dir, index_dir, reuse_index, embedder, len(corpus_chunks))
+    announce(choice.message)
+    with _index_dir(choice.index_dir) as idx:
         started = time.perf_counter()
-        report = build_index([corpus_dir], idx, settings, embedder=embedder, progress=progress)
-        elapsed = round(time.perf_counter() - started, 1)
-        if report.failed:
+        reused = not choice.build
+        if choice.build:
+            report = build_index([corpus_dir], idx, settings, embedder=embedder,
+                                 progress=progress)  # fmt: skip
             broken += [f"corpus file failed to load: {f.message}" for f in report.failed]
+            reused = report.embedded == 0 and not report.added and not report.updated
+        elapsed = round(time.perf_counter() - started, 1)
         retriever = Retriever.open(idx, settings, embedder=embedder)
         result = DatasetResult(
             name=name, kind="policy", n_queries=len(queries),
-            n_passages=len(retriever.manifest.files), n_chunks=report.chunks,
-            index_seconds=elapsed, broken_labels=broken,
-            index_reused=report.embedded == 0 and not report.added and not report.updated,
+            n_passages=len(retriever.manifest.files), n_chunks=retriever.manifest.chunks,
+            index_seconds=elapsed, broken_labels=broken, index_reused=reused,
         )  # fmt: skip
         try:
             texts = {q.id: q.query for q in answerable}
@@ -295,14 +318,19 @@ def run_evaluation(
     settings: Settings,
     embedder: Embedder | None = None,
     policy_index_dir: Path | None = None,
+    reuse_index: Path | None = None,
     keep_index: Path | None = None,
     samples: dict[str, str] | None = None,
     answering: bool = True,
     name: str = "",
     command: str = "",
     progress: bool = True,
+    announce: Announce = _silent,
 ) -> RunResult:
-    """Evaluate every query set under every configuration; the model is loaded once."""
+    """Evaluate every query set under every configuration; the model is loaded once.
+
+    ``reuse_index``: an index of the policy corpus to use as it is when up to date (the
+    product index); ``announce`` is told what each long step will do before it starts."""
     if embedder is None:
         from assistant.embedding import load_embedder
 
@@ -330,8 +358,10 @@ def run_evaluation(
                 settings,
                 embedder=embedder,
                 index_dir=policy_index_dir,
+                reuse_index=reuse_index,
                 answering=answering,
                 progress=progress,
+                announce=announce,
             )  # fmt: skip
         )
     for ds in beir:
@@ -344,6 +374,7 @@ def run_evaluation(
                 keep_index=keep_index,
                 sample=(samples or {}).get(ds.name, ""),
                 progress=progress,
+                announce=announce,
             )  # fmt: skip
         )
     return run

@@ -16,6 +16,7 @@ retrievers where computed.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,12 +55,11 @@ DOCUMENT_ITEMS = 5  # item hits looked at per document asked for
 
 
 def parse_year(text: str) -> int | tuple[int, int]:
-    """ "2023" → 2023; "2020-2023" → (2020, 2023). Raises ValueError otherwise."""
-    text = text.strip()
-    if "-" in text[1:]:
-        lo, hi = text.split("-", 1)
-        return (int(lo), int(hi))
-    return int(text)
+    """ "2023" → 2023; "2020-2023" → (2020, 2023). Raises ValueError, in plain words, otherwise."""
+    m = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4})\s*)?", text)
+    if not m:
+        raise ValueError(f"expected a year (2023) or a range (2020-2024), got {text!r}")
+    return (int(m[1]), int(m[2])) if m[2] else int(m[1])
 
 
 @dataclass(frozen=True)

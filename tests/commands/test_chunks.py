@@ -30,16 +30,22 @@ REQUIRED = {
 }
 
 
+def json_lines(out: str) -> list[dict]:
+    """JSON Lines: every line is one JSON object."""
+    return [json.loads(line) for line in out.splitlines()]
+
+
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     code = main(["chunks", *args])
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def test_json_lists_every_chunk_with_the_documented_fields(capsys) -> None:
+def test_json_lines_give_every_chunk_with_the_documented_fields(capsys) -> None:
     code, out, err = run_cli([str(SEED_001), str(SEED_004), "--json"], capsys)
     assert code == 0
-    data = json.loads(out)
+    data = json_lines(out)
+    assert all(isinstance(obj, dict) for obj in data)
     assert all(REQUIRED <= set(obj) for obj in data)
     item22 = next(o for o in data if o["label"] == "22.")
     assert item22["file"] == "001_a2a3b87c571a2f00.txt"
@@ -75,7 +81,7 @@ def test_some_files_failing_gives_status_1_and_one_line_per_failure(tmp_path: Pa
     (tmp_path / "good.txt").write_text(SEED_001.read_text(encoding="utf-8"), encoding="utf-8")
     code, out, err = run_cli([str(tmp_path), "--json"], capsys)
     assert code == 1
-    assert json.loads(out)  # the good file's chunks are still printed
+    assert json_lines(out)  # the good file's chunks are still printed
     err_lines = err.strip().splitlines()
     assert err_lines[0].startswith("failed [empty] ") and "empty.txt" in err_lines[0]
     assert err_lines[1].startswith("failed [corrupt] ") and "scan.pdf" in err_lines[1]
@@ -113,6 +119,6 @@ def test_the_installed_command_prints_json_for_the_seed_folder() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
+    data = json_lines(proc.stdout)
     assert {o["file"] for o in data} == {p.name for p in SEEDS.glob("*.txt")}
     assert "5 files" in proc.stderr

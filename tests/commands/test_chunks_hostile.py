@@ -18,6 +18,11 @@ CODE_ROOT = Path(assistant.__file__).resolve().parents[1]  # the code under test
 GOOD = "一、总体要求\n落实“双减”政策，减轻学生作业负担。\n"
 
 
+def json_lines(out: str) -> list[dict]:
+    """``chunks --json`` prints JSON Lines: one chunk per line."""
+    return [json.loads(line) for line in out.splitlines()]
+
+
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     code = main(argv)
     out, err = capsys.readouterr()
@@ -64,7 +69,7 @@ def test_a_6_mb_single_line_is_refused_with_the_chunks_it_would_make(tmp_path, c
     (tmp_path / "good.txt").write_text(GOOD, encoding="utf-8")
     code, out, err = run_cli(["chunks", str(tmp_path), "--json"], capsys)
     assert code == 1  # one file refused, the other read
-    assert [c["file"] for c in json.loads(out)] == ["good.txt"]
+    assert [c["file"] for c in json_lines(out)] == ["good.txt"]
     m = re.search(
         r"^failed \[too_many_chunks\] .*one-line\.txt: would produce (\d+) chunks", err, re.M
     )
@@ -85,7 +90,7 @@ def test_a_folder_walk_stays_inside_the_corpus_and_reports_every_skip(tmp_path, 
         (corpus / name).write_bytes(b"x")
     code, out, err = run_cli(["chunks", str(corpus), "--json", "--full"], capsys)
     assert code == 0
-    assert [c["file"] for c in json.loads(out)] == ["good.txt"]
+    assert [c["file"] for c in json_lines(out)] == ["good.txt"]
     assert "OUTSIDE-SECRET" not in out and "root:" not in out
     lines = err.splitlines()
     assert "skipped 3 files: unsupported type (.doc, .xlsx): old.doc, other.xlsx, table.xlsx" in (
@@ -115,7 +120,7 @@ def test_items_numbered_past_999_keep_their_labels(tmp_path, capsys) -> None:
     f.write_text(numbered_list(999, 1002), encoding="utf-8")
     code, out, _ = run_cli(["chunks", str(f), "--json"], capsys)
     assert code == 0
-    assert [(c["label"], c["part"]) for c in json.loads(out)] == [
+    assert [(c["label"], c["part"]) for c in json_lines(out)] == [
         ("999.", 0),
         ("1000.", 0),
         ("1001.", 0),
@@ -129,7 +134,7 @@ def test_shift_jis_is_read_as_japanese_and_garble_is_refused(tmp_path, capsys) -
     (tmp_path / "kanji.txt").write_bytes(("教員長時間勤務見直必要。\n" * 5).encode("shift_jis"))
     code, out, err = run_cli(["chunks", str(tmp_path), "--json"], capsys)
     assert code == 1
-    assert [c["text"] for c in json.loads(out)] == [japanese.strip()]
+    assert [c["text"] for c in json_lines(out)] == [japanese.strip()]
     assert re.search(
         r"^failed \[encoding\] .*kanji\.txt: text decodes but reads as garble", err, re.M
     )

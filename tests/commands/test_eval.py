@@ -132,3 +132,31 @@ def test_check_labels_reports_quotes_that_match_no_chunk(tmp_path, capsys):
     assert code == 1
     assert "broken label: bad: a.txt: '落实双减': quote not found" in out
     assert "2 queries, 2 labels, 1 broken" in out
+
+
+@pytest.mark.slow
+def test_an_up_to_date_product_index_is_evaluated_without_embedding(
+    env, embedder, capsys, monkeypatch
+):
+    from assistant.config import Settings
+    from assistant.search.builder import build_index
+
+    corpus = env / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "工作要点\n一、安全\n1.高度重视防溺水安全教育。\n2.严格落实双减政策。\n", encoding="utf-8"
+    )
+    build_index([corpus], env / "index", Settings(), embedder=embedder, progress=False)
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(env / "cache"))  # the embedder stays loaded
+    qs = env / "q.jsonl"
+    row = {"id": "k", "query": "防溺水", "type": "keyword",
+           "relevant": [{"file": "a.txt", "quote": "防溺水安全教育", "grade": 2}]}  # fmt: skip
+    qs.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    code = main(["eval", "--policy", str(qs), "--corpus", str(corpus), "--json", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "using the index in index: it holds the same 1 file of" in err
+    (ds,) = json.loads(out)["datasets"]
+    assert ds["index_reused"] is True and ds["configs"][0]["metrics"]["hit@1"] == 1.0
+    assert not (env / "cache" / "eval-index").exists()  # no evaluation index was built
