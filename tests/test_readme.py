@@ -167,6 +167,8 @@ def _needs(step: str, workdir: Path) -> str | None:
     """Why ``step`` cannot run here, or None."""
     if "../shared" in step and not (workdir.parent / "shared").is_dir():
         return "no shared/ folder beside the checkout (set ASSISTANT_SHARED_DIR)"
+    if re.search(r"\bdocker\b|MILVUS_URI=https?://", step):
+        return "needs a Docker engine and a Milvus server (none runs here; Milvus Lite is tested)"
     return None
 
 
