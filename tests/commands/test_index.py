@@ -186,6 +186,12 @@ def grow(corpus: Path) -> None:
     shutil.copy(SEEDS / "004_48a2cbb17aecac52.txt", corpus)  # 36 more chunks
 
 
+def grow_a_lot(corpus: Path) -> None:
+    """Enough new passages (the shipped laws, ~5k) that embedding outlasts a signal's delivery."""
+    grow(corpus)
+    shutil.copytree(SEEDS.parent / "regulations", corpus / "regulations")
+
+
 def test_kill_9_mid_embedding_leaves_the_previous_index_usable(
     corpus, tmp_path, embedder, embedding_cache_dir
 ):
@@ -214,7 +220,7 @@ def test_ctrl_c_reports_that_the_previous_index_is_kept(
     index_dir = tmp_path / "index"
     build_index([corpus], index_dir, Settings(), embedder=embedder, progress=False)
     before_gen, before = current_generation(index_dir), answers(index_dir, embedder)
-    grow(corpus)
+    grow_a_lot(corpus)
     proc, reader, seen = start_build_and_wait_for_embedding(corpus, index_dir, embedding_cache_dir)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(120) == 130

@@ -222,14 +222,16 @@ def test_broken_image_is_corrupt(tmp_path):
 def test_an_uploaded_photo_of_a_page_is_accepted(tmp_path, font):
     from PIL import Image, ImageDraw, ImageFont
 
-    from assistant.uploads import check_upload
+    from assistant.documents.limits import FileLimits
+    from assistant.uploads import check_upload, count_chunks
 
     img = Image.new("L", (900, 120), 255)
     line = "1.严格落实“双减”政策，减轻学生过重作业负担。"
     ImageDraw.Draw(img).text((30, 40), line, font=ImageFont.truetype(str(font), 30), fill=0)
     path = tmp_path / "upload.bin"
     img.save(path, format="PNG")
-    assert check_upload(path, "拍照 通知.PNG", max_mb=20) == 1
+    check_upload(path, "拍照 通知.PNG", FileLimits())  # an accepted type and size
+    assert count_chunks(path, "拍照 通知.PNG", FileLimits()) == 1
 
 
 # --- reading order, on line boxes as the detector reports them --------------------------------
