@@ -23,22 +23,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "documents"))
 
-from scans import cjk_font, paginate, render, save_pdf, seed_paragraphs  # noqa: E402
+from scans import (  # noqa: E402
+    cjk_font,
+    edit_distance,
+    paginate,
+    render,
+    save_pdf,
+    seed_paragraphs,
+)
 
 from assistant.documents.loaders import load  # noqa: E402
 from assistant.text import to_halfwidth  # noqa: E402
 
 SEEDS = {"simplified": "001", "traditional": "003"}
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def body(prefix: str) -> list[str]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from seedfiles import seed_path
 
+from assistant.text import to_halfwidth
+
 PAGE = (1240, 1754)  # A4 at 150 dpi
 MARGIN = 120
 FONT_PX = 30
@@ -136,3 +138,20 @@ def save_pdf(images: list, path: Path) -> Path:
     """An image-only PDF (no text layer), one image a page."""
     images[0].save(path, save_all=True, append_images=images[1:], resolution=150.0)
     return path
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def accuracy(got: str, source: str) -> float:
+    """1 − character edit distance / source length, blanks ignored and punctuation width
+    folded (a scan shows "，" and "," alike)."""
+    got, source = ("".join(to_halfwidth(s).split()) for s in (got, source))
+    return 1 - edit_distance(got, source) / len(source)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from scans import (
     PageText,
+    accuracy,
     cjk_font,
     item,
     noise_page,
@@ -30,30 +31,12 @@ from assistant.documents import ingest_file, loaders
 from assistant.documents.loaders import LoadedText, LoadError
 from assistant.documents.ocr import LineBox, OcrOptions, OcrProgress, layout_text, ocr_context
 from assistant.records import Chunk
-from assistant.text import to_halfwidth
 
 REPO = Path(__file__).resolve().parents[2]
 MIN_ACCURACY = 0.97  # the issue's bar for simplified scans of numbered items
 # The recognition model's character set is mostly simplified: traditional characters outside
 # it (黨 貫 統 …, about 5% of the traditional seed's characters) cannot be read at all.
 MIN_ACCURACY_TRADITIONAL = 0.85
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def accuracy(got: str, source: str) -> float:
-    """1 − character edit distance / source length, blanks ignored and punctuation width
-    folded (a scan shows "，" and "," alike)."""
-    got, source = ("".join(to_halfwidth(s).split()) for s in (got, source))
-    return 1 - edit_distance(got, source) / len(source)
 
 
 @dataclass
