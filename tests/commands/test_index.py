@@ -165,6 +165,8 @@ def start_build_and_wait_for_embedding(corpus: Path, index_dir: Path, cache_dir:
         stderr=subprocess.PIPE,
         env=env,
         cwd=corpus.parent,
+        # a runner started in the background (`cmd &`) ignores SIGINT, and children inherit that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = bytearray()
 
