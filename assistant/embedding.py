@@ -134,25 +134,31 @@ class OnnxEmbedder:
 
     def __init__(
         self, *, model_name: str, model_path: Path, onnx_file: str, backend: str,
-        query_prompt: str, passage_prompt: str, max_length: int,
+        query_prompt: str, passage_prompt: str, max_length: int, cache_dir: Path,
     ) -> None:  # fmt: skip
+        from concurrent.futures import ThreadPoolExecutor
+
         import onnxruntime as ort
-        from tokenizers import Tokenizer
+
+        from assistant.tokenizer_subset import load_tokenizer
 
         self.model_name = model_name
         self.model_path = model_path
         self.backend = backend
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt
-        self._tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length)
-        self._tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = cpu_threads()
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(model_path / onnx_file), options, providers=["CPUExecutionProvider"]
-        )
+        # Both loads release the GIL: side by side they take as long as the slower one.
+        with ThreadPoolExecutor(1) as pool:
+            tokenizer = pool.submit(
+                load_tokenizer, model_path / "tokenizer.json", cache_dir, max_length
+            )
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = cpu_threads()
+            options.inter_op_num_threads = 1
+            self._session = ort.InferenceSession(
+                str(model_path / onnx_file), options, providers=["CPUExecutionProvider"]
+            )
+            self._tokenizer = tokenizer.result()
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         self._lock = threading.Lock()
@@ -175,12 +181,12 @@ class OnnxEmbedder:
             for start in range(0, len(texts), batch_size):
                 idx = order[start : start + batch_size]
                 encodings = self._tokenizer.encode_batch([texts[i] for i in idx])
-                width = max(len(e.ids) for e in encodings)
+                width = max(len(e) for e in encodings)
                 ids = np.zeros((len(idx), width), np.int64)
                 mask = np.zeros((len(idx), width), np.int64)
                 for row, e in enumerate(encodings):
-                    ids[row, : len(e.ids)] = e.ids
-                    mask[row, : len(e.ids)] = 1
+                    ids[row, : len(e)] = e
+                    mask[row, : len(e)] = 1
                 feed = {"input_ids": ids, "attention_mask": mask}
                 if "token_type_ids" in self._inputs:
                     feed["token_type_ids"] = np.zeros_like(ids)
@@ -205,7 +211,7 @@ def _strings(texts: Sequence[str]) -> list[str]:
 MEAN = ("mean", True)  # pooling config: the new field, or the older boolean
 
 
-def onnx_embedder(name: str, path: Path, wanted: str) -> OnnxEmbedder | None:
+def onnx_embedder(name: str, path: Path, wanted: str, cache_dir: Path) -> OnnxEmbedder | None:
     """An ``OnnxEmbedder`` when the model directory is a plain mean-pooled, normalized
     sentence-transformers model with the wanted ONNX file; None otherwise."""
     import json
@@ -236,6 +242,7 @@ def onnx_embedder(name: str, path: Path, wanted: str) -> OnnxEmbedder | None:
     return OnnxEmbedder(
         model_name=name, model_path=path, onnx_file=onnx_file, backend=wanted,
         query_prompt=query, passage_prompt=passage, max_length=min(max_length, MAX_SEQ_LENGTH),
+        cache_dir=cache_dir,
     )  # fmt: skip
 
 
@@ -254,7 +261,7 @@ def load_query_embedder(settings: Settings | None = None, *, model: str | None =
             return _CACHE[key]
         if key not in _QUERY_CACHE:
             path = resolve_model(name, settings.cache_dir)
-            direct = onnx_embedder(name, path, settings.embed_backend)
+            direct = onnx_embedder(name, path, settings.embed_backend, settings.cache_dir)
             if direct is not None:
                 _QUERY_CACHE[key] = direct
     if key in _QUERY_CACHE:

@@ -7,12 +7,17 @@ and jieba words with punctuation dropped for the keyword index.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+import tempfile
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import jieba
+import numpy as np
 from opencc import OpenCC
 
 jieba.setLogLevel(logging.WARNING)
@@ -71,3 +76,48 @@ def tokenize(text: str) -> list[str]:
 def words_of_normalized(norm: str) -> list[str]:
     """``tokenize`` for text that is already normalized and lower-cased."""
     return [t for t in jieba.cut_for_search(norm) if t.strip() and _is_word(t)]
+
+
+JIEBA_CACHE_FORMAT = 1
+
+
+def load_jieba_dictionary(cache_dir: Path) -> None:
+    """Initialise jieba's default dictionary from ``cache_dir``: its words and frequencies as
+    arrays, which load several times faster than jieba's own marshal cache (start-up time of
+    every short command). Derived from jieba the first time; a custom jieba dictionary, or a
+    dictionary already loaded, is left alone."""
+    dt = jieba.dt
+    if dt.initialized or dt.dictionary != jieba.DEFAULT_DICT:
+        return
+    path = cache_dir / f"jieba-{jieba.__version__}-{JIEBA_CACHE_FORMAT}.npz"
+    with dt.lock:
+        if dt.initialized:
+            return
+        try:
+            with np.load(path) as saved:
+                words = saved["words"].tobytes().decode("utf-8").split("\n")
+                freq = dict(zip(words, saved["freq"].tolist(), strict=True))
+                total = int(saved["total"])
+        except (OSError, ValueError, KeyError, UnicodeDecodeError):  # first use, or damaged
+            dt.initialize()
+            with contextlib.suppress(OSError):
+                _save_jieba_dictionary(path, dt.FREQ, dt.total)
+            return
+        dt.FREQ, dt.total, dt.initialized = freq, total, True
+
+
+def _save_jieba_dictionary(path: Path, freq: dict[str, int], total: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".jieba-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            np.savez(
+                out,
+                words=np.frombuffer("\n".join(freq).encode("utf-8"), dtype=np.uint8),
+                freq=np.fromiter(freq.values(), dtype=np.int64, count=len(freq)),
+                total=np.int64(total),
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

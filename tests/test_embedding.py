@@ -211,10 +211,10 @@ def test_an_unusable_cache_dir_gets_a_clear_error(tmp_path, monkeypatch):
         resolve_model(DEFAULT_EMBED_MODEL, not_a_dir, progress=False)
 
 
-def test_query_embedder_runs_onnx_directly_with_the_same_vectors(embedder):
+def test_query_embedder_runs_onnx_directly_with_the_same_vectors(embedder, tmp_path):
     from assistant.embedding import OnnxEmbedder, onnx_embedder
 
-    direct = onnx_embedder(DEFAULT_EMBED_MODEL, embedder.model_path, "onnx-int8")
+    direct = onnx_embedder(DEFAULT_EMBED_MODEL, embedder.model_path, "onnx-int8", tmp_path)
     assert isinstance(direct, OnnxEmbedder)
     assert (direct.dim, direct.query_prompt, direct.passage_prompt) == (384, "query: ", "passage: ")
     texts = ["老师能不能有偿补课？", "各地如何落实双减", "第五条 幼儿园应当以游戏为基本活动。" * 40]
@@ -227,4 +227,4 @@ def test_query_embedder_runs_onnx_directly_with_the_same_vectors(embedder):
             assert float(mine[0] @ theirs[0]) >= 0.999
             assert mine.dtype == np.float32 and abs(np.linalg.norm(mine[0]) - 1) < 1e-5
     # a model that is not plain mean pooling + normalize is left to sentence-transformers
-    assert onnx_embedder(DEFAULT_EMBED_MODEL, embedder.model_path, "torch") is None
+    assert onnx_embedder(DEFAULT_EMBED_MODEL, embedder.model_path, "torch", tmp_path) is None

@@ -40,6 +40,7 @@ from assistant.search.writer import (
     embed_passages,
     now_iso,
 )
+from assistant.text import load_jieba_dictionary
 
 if TYPE_CHECKING:
     from assistant.embedding import Embedder
@@ -295,6 +296,9 @@ def build_index(
         found = walk([Path(p) for p in paths])
         report.skipped = found.skipped
         plan = _plan(found.files, previous, pipeline, report, progress)
+        if plan.ingest:
+            lazy.prefetch()
+            load_jieba_dictionary(settings.cache_dir)
         with tqdm(
             total=0, desc="embedding", unit="passage", disable=not progress,
             dynamic_ncols=True, file=sys.stderr,

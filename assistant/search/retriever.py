@@ -16,6 +16,7 @@ retrievers where computed.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from dataclasses import dataclass, replace
@@ -39,7 +40,7 @@ from assistant.search.fusion import (
 )
 from assistant.search.passage import phrase_key
 from assistant.search.store import Manifest, check_model
-from assistant.text import normalize
+from assistant.text import load_jieba_dictionary, normalize
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,6 +95,7 @@ class Retriever:
     ) -> Retriever:
         settings = settings or load_settings()
         index_dir = Path(index_dir)
+        load_jieba_dictionary(settings.cache_dir)
         backend = open_backend(index_dir, settings)
         try:
             model = embedder.model_name if embedder is not None else settings.embed_model
@@ -136,6 +138,13 @@ class Retriever:
                 check_model(self.manifest, emb.model_name, self.index_dir, dim=emb.dim)
                 self._embedder = emb
             return self._embedder
+
+    def _prefetch_embedder(self) -> None:
+        def load() -> None:
+            with contextlib.suppress(Exception):  # the caller's own embedder() call reports it
+                self.embedder()
+
+        threading.Thread(target=load, name="load-query-model", daemon=True).start()
 
     # ------------------------------------------------------------------ search
 
@@ -215,16 +224,18 @@ class Retriever:
         raw: dict[str, dict[int, float]] = {}
         qvec = None
         lexical = None
-        if mode in ("hybrid", "dense"):
-            qvec = self.embedder().embed_queries([normalize(query)])[0]
-            found = self.backend.dense_search(qvec, depth, filters)
-            rankings["dense"] = [i for i, _ in found]
-            raw["dense"] = dict(found)
+        if mode == "hybrid" and self._embedder is None:
+            self._prefetch_embedder()  # a first query: the model loads while keywords are scored
         if mode in ("hybrid", "bm25"):
             lexical = self.lexical_query(query)
             found = self.backend.lexical_search(lexical, depth, filters)
             rankings["bm25"] = [i for i, _ in found]
             raw["bm25"] = dict(found)
+        if mode in ("hybrid", "dense"):
+            qvec = self.embedder().embed_queries([normalize(query)])[0]
+            found = self.backend.dense_search(qvec, depth, filters)
+            rankings["dense"] = [i for i, _ in found]
+            raw["dense"] = dict(found)
         return rankings, raw, qvec, lexical
 
     def candidates(

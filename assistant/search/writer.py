@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,14 +47,25 @@ class LazyEmbedder:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._loading: Future[Embedder] | None = None
+
+    def _load(self) -> Embedder:
+        # ONNX Runtime directly when the model allows it (the same vectors): importing
+        # sentence-transformers and torch would dominate a small update's time.
+        from assistant.embedding import load_query_embedder
+
+        return load_query_embedder(self.settings)
+
+    def prefetch(self) -> None:
+        """Start loading the model in a background thread, to overlap with reading files."""
+        if self._embedder is None and self._loading is None:
+            pool = ThreadPoolExecutor(1)
+            self._loading = pool.submit(self._load)
+            pool.shutdown(wait=False)
 
     def get(self) -> Embedder:
         if self._embedder is None:
-            # ONNX Runtime directly when the model allows it (the same vectors): importing
-            # sentence-transformers and torch would dominate a small update's time.
-            from assistant.embedding import load_query_embedder
-
-            self._embedder = load_query_embedder(self.settings)
+            self._embedder = self._loading.result() if self._loading else self._load()
         return self._embedder
 
     @property
