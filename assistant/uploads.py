@@ -21,7 +21,7 @@ from pathlib import Path
 
 from assistant.documents.limits import MB, FileLimits
 from assistant.documents.walk import SUPPORTED_SUFFIXES
-from assistant.search.builder import file_sha256
+from assistant.hashing import file_sha256
 
 ALLOWED_SUFFIXES = SUPPORTED_SUFFIXES  # scans (.png .jpg .tif …) included: they are read by OCR
 UPLOAD_SUBDIR = "uploads"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.search.builder import file_sha256
+from assistant.hashing import file_sha256
 from assistant.uploads import UploadError, safe_name, store_upload
 
 PLAN = "2025年工作要点\n\n一、总体要求\n\n1.严格落实“双减”政策，规范课后服务。\n"

@@ -37,7 +37,7 @@ class Freshness:
 def corpus_hashes(corpus_dir: Path) -> dict[str, str]:
     """sha256 of every file the builder would index under ``corpus_dir``, by relative path."""
     from assistant.documents.loaders import discover
-    from assistant.search.builder import file_sha256
+    from assistant.hashing import file_sha256
 
     return {sf.rel: file_sha256(sf.path) for sf in discover([corpus_dir])}
 

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from assistant.config import Settings, load_settings
 from assistant.documents import FileFailure, FileLimits, Skipped, ingest_file, walk
 from assistant.documents.loaders import LoadError, SourceFile
+from assistant.hashing import file_sha256
 from assistant.search.backends import IndexWriter, open_writer
 from assistant.search.passage import stored_chunk
 from assistant.search.store import FileEntry, Manifest, StoredChunk, check_model
@@ -120,14 +121,6 @@ def pipeline_fingerprint() -> str:
         h.update(p.relative_to(root).as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:16]
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass
