@@ -2,7 +2,7 @@
 
 Only messages that say nothing to a user of this program are dropped, each named here: Gradio
 reads deprecated Starlette status names on every queued request, and Starlette warns each time.
-Library logging is quieted where the library is imported (jieba in text.py, bm25s in lexical.py).
+Library logging is quieted where the library is imported (jieba in text.py).
 """
 
 from __future__ import annotations

@@ -10,12 +10,15 @@ boolean ``live`` mask) and filters (an explicit row list, scored exactly) apply 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import faiss
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from assistant.search.fusion import top_k
 
@@ -140,7 +143,8 @@ class DenseIndex:
             return rows[best], values
         if self.index is None:
             assert self.vectors is not None
-            scores = np.asarray(self.vectors @ q[0], dtype=np.float32)
+            with one_blas_thread():
+                scores = np.asarray(self.vectors @ q[0], dtype=np.float32)
             if live is not None:
                 scores[~live] = -np.inf
                 alive = int(live.sum())
@@ -163,7 +167,19 @@ class DenseIndex:
         if len(rows) == 0:
             return np.empty(0, dtype=np.float32)
         matrix = self.vectors_at(rows)
-        return (matrix @ np.asarray(query, dtype=np.float32).reshape(-1)).astype(np.float32)
+        with one_blas_thread():
+            return (matrix @ np.asarray(query, dtype=np.float32).reshape(-1)).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> AbstractContextManager:
+    """BLAS on one thread for a query's matrix-vector products: they are too small to split,
+    and on a busy machine the extra thread mostly waits for a core."""
+    return _blas().limit(limits=1, user_api="blas")
 
 
 def _bitmap(live: np.ndarray) -> np.ndarray:
