@@ -155,6 +155,9 @@ class OnnxEmbedder:
             options = ort.SessionOptions()
             options.intra_op_num_threads = cpu_threads()
             options.inter_op_num_threads = 1
+            # Idle worker threads sleep instead of spinning: on a shared machine (or beside
+            # other requests) spinning costs CPU time and, for short queries, latency.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(
                 str(model_path / onnx_file), options, providers=["CPUExecutionProvider"]
             )
