@@ -17,6 +17,7 @@ before the clock starts), then measures:
 - a one-file update: one law gets one more article, then ``assistant index`` runs as a new
   process (wall time, process start included);
 - cold ``assistant search``: a new process answering one hybrid query (wall and CPU time);
+- cold ``assistant serve``: until its page answers, and until a first search has come back;
 - the index size on disk, per file kind.
 
 The build and the query phase each run in their own subprocess so their peak RSS is their own.
@@ -327,6 +328,42 @@ def cold_search(index_dir: Path, query: str, runs: int = 3) -> dict:
     return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "runs": runs}
 
 
+def cold_serve(index_dir: Path, query: str) -> dict:
+    """`assistant serve --no-update` in a new process: seconds until its page answers HTTP, and
+    until a first search through the named API has come back."""
+    import socket
+    import urllib.request
+
+    from gradio_client import Client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    cmd = [sys.executable, "-m", "assistant", "serve", "--no-update", "--index-dir", str(index_dir)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [*cmd, "--port", str(port)], env=_env(), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while True:
+            if proc.poll() is not None or time.perf_counter() - started > 300:
+                raise RuntimeError("assistant serve did not come up")
+            try:
+                with urllib.request.urlopen(url, timeout=5):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        reachable = time.perf_counter() - started
+        Client(url, verbose=False).predict(query=query, k=10, api_name="/search")
+        answered = time.perf_counter() - started
+    finally:
+        proc.terminate()
+        proc.wait()
+    return {"reachable_s": round(reachable, 2), "first_search_s": round(answered, 2)}
+
+
 def run_phase(args: list[str]) -> dict:
     proc = subprocess.run(
         [sys.executable, __file__, *args],
@@ -432,6 +469,12 @@ def markdown(result: dict) -> str:
             f"| cold `assistant search` process | {c['wall_s']} s wall ({c['cpu_s']} CPU-s), "
             f"median of {c['runs']} |"
         )
+    if "cold_serve" in result:
+        c = result["cold_serve"]
+        rows.append(
+            f"| cold `assistant serve` process | page answers after {c['reachable_s']} s, first "
+            f"search through the API after {c['first_search_s']} s |"
+        )
     if d:
         rows.append("| index on disk | " + ", ".join(f"{k} {v} MB" for k, v in d.items()) + " |")
     rows.append(f"| load average after build | {b['loadavg_after']} (2 cores) |")
@@ -520,6 +563,9 @@ def main() -> int:
         save()
         print("cold search …", file=sys.stderr)
         result["cold_search"] = cold_search(index_dir, load_queries(args.queries)[0])
+        save()
+        print("cold serve …", file=sys.stderr)
+        result["cold_serve"] = cold_serve(index_dir, load_queries(args.queries)[0])
         save()
         print("one-file update …", file=sys.stderr)
         result["update"] = one_file_update(corpus, index_dir)

@@ -147,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         served = live.retriever.manifest
         say(f"index: {served.chunks} chunks of {len(served.files)} files in {settings.index_dir}")
+        # The query model loads (mostly outside the GIL) while Gradio is imported below.
+        threading.Thread(target=live.warm_up, name="warm-up", daemon=True).start()
     except IndexNotReadyError as exc:
         if args.no_update:
             say(f"error: {exc}")
@@ -180,8 +182,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_update:
         say(f"index: updating from {settings.corpus_dir} in the background")
         live.start_update(say=say)
-    else:
-        threading.Thread(target=live.warm_up, name="warm-up", daemon=True).start()
     try:
         app.block_thread()
     finally:
