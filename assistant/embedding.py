@@ -44,6 +44,12 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("onnx-int8", "onnx", "torch")
 MAX_SEQ_LENGTH = 512
+# Passages are tokenized a group at a time, then run in batches of at most BATCH_SIZE sequences
+# and TOKEN_BUDGET padded tokens: attention buffers grow with batch × length², so a batch of
+# long passages is kept small (peak memory), a batch of short ones large.
+TOKENIZE_GROUP = 256
+BATCH_SIZE = 32
+TOKEN_BUDGET = 4096
 # Query instruction of the BAAI bge-*-zh models (passages get no prefix).
 BGE_ZH_QUERY_PROMPT = "为这个句子生成表示以用于检索相关文章："
 _E5_NAME = re.compile(r"(?:^|[/_.-])(?:multilingual-)?e5(?:[-_.]|$)", re.IGNORECASE)
@@ -177,28 +183,48 @@ class OnnxEmbedder:
         """float32 (n, dim), L2-normalized, with the passage prompt."""
         return self._encode([self.passage_prompt + t for t in _strings(texts)])
 
-    def _encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def _encode(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), np.float32)
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         with self._lock:
-            for start in range(0, len(texts), batch_size):
-                idx = order[start : start + batch_size]
-                encodings = self._tokenizer.encode_batch([texts[i] for i in idx])
-                width = max(len(e) for e in encodings)
-                ids = np.zeros((len(idx), width), np.int64)
-                mask = np.zeros((len(idx), width), np.int64)
-                for row, e in enumerate(encodings):
-                    ids[row, : len(e)] = e
-                    mask[row, : len(e)] = 1
-                feed = {"input_ids": ids, "attention_mask": mask}
-                if "token_type_ids" in self._inputs:
-                    feed["token_type_ids"] = np.zeros_like(ids)
-                hidden = self._session.run(None, feed)[0]
-                weights = mask[:, :, None].astype(np.float32)
-                pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-                norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-                out[idx] = pooled / np.maximum(norms, 1e-12)
+            for start in range(0, len(texts), TOKENIZE_GROUP):
+                group = list(range(start, min(start + TOKENIZE_GROUP, len(texts))))
+                encoded = self._tokenizer.encode_batch([texts[i] for i in group])
+                for batch in token_batches([len(e) for e in encoded], BATCH_SIZE, TOKEN_BUDGET):
+                    rows = [group[j] for j in batch]
+                    out[rows] = self._run([encoded[j] for j in batch])
         return out
+
+    def _run(self, encodings: list[list[int]]) -> np.ndarray:
+        """Mean-pooled, L2-normalized vectors of one padded batch of token ids."""
+        width = max(len(e) for e in encodings)
+        ids = np.zeros((len(encodings), width), np.int64)
+        mask = np.zeros((len(encodings), width), np.int64)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e)] = e
+            mask[row, : len(e)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feed)[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.maximum(norms, 1e-12)
+
+
+def token_batches(lengths: Sequence[int], batch_size: int, budget: int) -> list[list[int]]:
+    """Positions of ``lengths`` grouped longest first into batches of at most ``batch_size``
+    sequences and at most ``budget`` padded tokens (one sequence may exceed it alone)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < batch_size:
+            width = lengths[batches[-1][0]]  # the longest of the batch: sorted descending
+            if width * (len(batches[-1]) + 1) <= budget:
+                batches[-1].append(i)
+                continue
+        batches.append([i])
+    return batches
 
 
 def _strings(texts: Sequence[str]) -> list[str]:

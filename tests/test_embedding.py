@@ -228,3 +228,26 @@ def test_query_embedder_runs_onnx_directly_with_the_same_vectors(embedder, tmp_p
             assert mine.dtype == np.float32 and abs(np.linalg.norm(mine[0]) - 1) < 1e-5
     # a model that is not plain mean pooling + normalize is left to sentence-transformers
     assert onnx_embedder(DEFAULT_EMBED_MODEL, embedder.model_path, "torch", tmp_path) is None
+
+
+def test_token_batches_bound_sequences_and_padded_tokens():
+    from assistant.embedding import token_batches
+
+    lengths = [512, 20, 300, 512, 40, 41, 7, 600, 128]
+    batches = token_batches(lengths, batch_size=3, budget=1024)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        width = max(lengths[i] for i in batch)
+        assert len(batch) <= 3 and (width * len(batch) <= 1024 or len(batch) == 1)
+    assert [7] in batches  # longer than the budget allows: alone
+
+
+def test_long_and_short_passages_embedded_together_match_one_by_one(embedder, tmp_path):
+    from assistant.embedding import onnx_embedder
+
+    direct = onnx_embedder(DEFAULT_EMBED_MODEL, embedder.model_path, "onnx-int8", tmp_path)
+    texts = ["第五条 幼儿园应当以游戏为基本活动。" * 30, "双减", "课后服务" * 60, "老师"] * 3
+    together = direct.embed_passages(texts)
+    for text, vec in zip(texts, together, strict=True):  # each row is its own text's vector
+        # (up to int8 activation quantisation, which depends on the batch mates)
+        assert float(vec @ direct.embed_passages([text])[0]) >= 0.99
