@@ -53,11 +53,11 @@ class Postings:
                 entry_count.append(n)
         words = np.array(list(vocab), dtype=f"<U{MAX_TERM}")
         order = np.argsort(words, kind="stable")
-        rank = np.empty(len(order), dtype=np.int64)
+        rank = np.empty(len(order), dtype=np.int32)
         rank[order] = np.arange(len(order))
         return cls._from_entries(
             words[order],
-            rank[np.asarray(entry_term, dtype=np.int64)],
+            rank[np.asarray(entry_term, dtype=np.int32)].astype(np.int32),
             np.asarray(entry_row, dtype=np.int32),
             np.asarray(entry_count, dtype=np.uint16),
             lengths,
@@ -72,7 +72,9 @@ class Postings:
         counts: np.ndarray,
         lengths: np.ndarray,
     ) -> Postings:
-        order = np.lexsort((rows, term_ids))
+        # Callers give entries in ascending row order per term (build: row by row; merge: part
+        # after part, renumbered upwards), so a stable sort by term keeps rows ascending.
+        order = np.argsort(term_ids, kind="stable")
         indptr = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum(np.bincount(term_ids, minlength=len(terms)), out=indptr[1:])
         return cls(terms, indptr, rows[order], counts[order], lengths)
@@ -87,7 +89,9 @@ class Postings:
         for p, keep in parts:
             keep = np.asarray(keep, dtype=bool)
             renumber = np.cumsum(keep, dtype=np.int64) - 1 + offset
-            term_ids = np.repeat(np.searchsorted(union, p.terms), np.diff(p.indptr))
+            term_ids = np.repeat(
+                np.searchsorted(union, p.terms).astype(np.int32), np.diff(p.indptr)
+            )
             kept = keep[np.asarray(p.rows)]
             ids.append(term_ids[kept])
             rows.append(renumber[np.asarray(p.rows)[kept]].astype(np.int32))
