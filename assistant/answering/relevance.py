@@ -19,9 +19,13 @@ label and text):
   question a law answers tends to draw several of its articles; a vague match scatters);
 - ``form``: whether the answer-bearing sentences of the top passages have the form the question
   asks for — a number for "多少", a permission or prohibition for "可以…吗"
-  (``question_form.py``): +1, -1, or 0 when the question asks for neither.
+  (``question_form.py``): +1, -1, or 0 when the question asks for neither;
+- ``figure``: for a question that asks for a figure, what its coverage loses when only
+  sentences that state a number count: the soft coverage of the best such sentence of the top
+  passages (read with its passage's locality, title and headings) minus ``soft``. A passage on
+  the topic that states no figure for it does not answer "多少". 0 for other questions.
 
-A logistic model over these features (``AnswerabilityModel``, parameters in
+A logistic model over (some of) these features (``AnswerabilityModel``, parameters in
 ``answerability.json``, fitted by ``eval/fit_answerability.py`` on the dev split of
 ``eval/answer_questions.jsonl``; the file records how) gives a probability that the top passages
 answer the question. Two thresholds cut it into three outcomes: ``answered`` (cite the
@@ -40,7 +44,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.answering.question_form import answer_form
+from assistant.answering.question_form import answer_form, asks_quantity, states_number
 from assistant.answering.term_match import TermMatcher, soft_coverage
 from assistant.answering.terms import QueryTerm, coverage, query_terms
 from assistant.records import Hit
@@ -48,7 +52,7 @@ from assistant.text import normalize, split_sentences
 
 Outcome = Literal["answered", "related", "not_covered"]
 OUTCOMES: tuple[Outcome, ...] = ("answered", "related", "not_covered")
-FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus", "form")
+FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus", "form", "figure")
 MODEL_FILE = Path(__file__).with_name("answerability.json")
 WEIGHT_CAP = 35.0  # about four or five specific words cover a long query
 TOP_N = 10  # hits considered for lexical coverage, gap and agreement
@@ -158,6 +162,13 @@ def passage_text(hit: Hit) -> str:
     return normalize(" ".join(parts)).lower()
 
 
+def passage_header(hit: Hit) -> str:
+    """The locality, issuer, title, heading path and label of a passage, normalized."""
+    c = hit.chunk
+    d = c.doc
+    return normalize(" ".join([d.region or "", d.issuer or "", d.title, *c.path, c.label])).lower()
+
+
 def hit_coverage(terms: Sequence[QueryTerm], hit: Hit, *, cap: float | None = WEIGHT_CAP) -> float:
     return coverage(terms, passage_text(hit), normalized=True, cap=cap)
 
@@ -180,6 +191,35 @@ def focus(hits: Sequence[Hit], *, top: int = AGREE_TOP) -> float:
         return 0.0
     doc = head[0].chunk.doc.doc_id
     return sum(h.chunk.doc.doc_id == doc for h in head) / len(head)
+
+
+def figure_coverage(
+    question: str,
+    terms: Sequence[QueryTerm],
+    hits: Sequence[Hit],
+    matcher: TermMatcher | None,
+    *,
+    soft_floor: float,
+) -> float | None:
+    """For a question asking for a figure: the best coverage of the question by one sentence of
+    the top passages that states a number, read with its passage's header (0 when none states
+    one). None for other questions."""
+    if not asks_quantity(question):
+        return None
+    best = 0.0
+    for hit in hits[:SOFT_TOP]:
+        head = passage_header(hit)
+        for sentence in split_sentences(hit.chunk.text):
+            norm = normalize(sentence).lower()
+            if not states_number(norm):
+                continue
+            text = f"{head} {norm}"
+            if matcher is None:
+                cov = coverage(terms, text, normalized=True, cap=WEIGHT_CAP)
+            else:
+                cov = soft_coverage(terms, text, matcher, floor=soft_floor, cap=WEIGHT_CAP)
+            best = max(best, cov)
+    return best
 
 
 def features(
@@ -205,6 +245,7 @@ def features(
                 soft_coverage(terms, text, matcher, floor=soft_floor, cap=WEIGHT_CAP),
             )
     best = max(range(len(top)), key=lambda i: (soft[i], lexical[i], -i))
+    figure = figure_coverage(question, terms, top, matcher, soft_floor=soft_floor)
     values = {
         "dense": max(cosines),
         "gap": max(cosines) - statistics.median(cosines),
@@ -215,6 +256,7 @@ def features(
         "form": answer_form(
             question, terms, (s for h in top[:SOFT_TOP] for s in split_sentences(h.chunk.text))
         ),
+        "figure": 0.0 if figure is None else figure - max(soft),
     }
     return values, best
 
