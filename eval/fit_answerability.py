@@ -14,7 +14,8 @@ on the **dev split only**:
    dev, at the middle of the best interval;
 3. the related threshold, below it, best separates what should still show provisions
    (answerable and near-miss questions) from off-topic ones among the dev questions below the
-   answer cut.
+   answer cut, by their topic probability (``AnswerabilityModel.topic_probability``: the answer
+   form signals set neutral) where it is the higher.
 
 ``--write`` saves the model to ``assistant/answering/answerability.json`` with how it was
 fitted. The report gives dev figures of the fitted model and of the former rule (literal
@@ -177,7 +178,7 @@ def best_cut(scores: list[float], positive: list[bool]) -> tuple[float, float]:
 
 
 def outcomes_of(rows, model) -> dict[str, str]:
-    return {r.id: model.outcome(model.probability(r.features[model.soft_floor])) for r in rows}
+    return {r.id: model.decide(r.features[model.soft_floor])[0] for r in rows}
 
 
 def old_outcomes(rows, before: dict[str, bool] | None = None) -> dict[str, str]:
@@ -269,7 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     probe = AnswerabilityModel(names, tuple(mean), tuple(scale), tuple(w), b, 0.5, 0.5, floor)
     p = [probe.probability(r.features[floor]) for r in dev]
     answer_cut, _ = best_cut(p, [r.answerable for r in dev])
-    below = [(pi, r) for pi, r in zip(p, dev, strict=True) if pi < answer_cut]
+    below = [
+        (max(pi, probe.topic_probability(r.features[floor])), r)
+        for pi, r in zip(p, dev, strict=True)
+        if pi < answer_cut
+    ]
     related_cut = 0.0
     if below and any(r.kind == "off_topic" for _, r in below):
         related_cut, _ = best_cut(

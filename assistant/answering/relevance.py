@@ -28,9 +28,13 @@ label and text):
 A logistic model over (some of) these features (``AnswerabilityModel``, parameters in
 ``answerability.json``, fitted by ``eval/fit_answerability.py`` on the dev split of
 ``eval/answer_questions.jsonl``; the file records how) gives a probability that the top passages
-answer the question. Two thresholds cut it into three outcomes: ``answered`` (cite the
-evidence), ``related`` (show the closest provisions and say they do not answer directly) and
-``not_covered`` (cite nothing).
+answer the question. At or above the answer threshold the question is ``answered`` (cite the
+evidence). Below it, ``related`` (show the closest provisions and say they do not answer
+directly) or ``not_covered`` (cite nothing) is a question of topic, not of the form of the
+answer: the same probability with ``form`` and ``figure`` set to their neutral 0 (as if the
+question asked for no particular form of answer), when higher, is cut at the related threshold.
+Passages on 教室照明 that state no 照度 figure do not answer "照度标准是多少", but they are the
+related provisions to show.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ TOP_N = 10  # hits considered for lexical coverage, gap and agreement
 SOFT_TOP = 3  # hits considered for soft coverage (each needs its words embedded)
 AGREE_TOP = 5  # fused hits considered for agreement
 AGREE_RANK = 10  # a retriever "found" a hit when it ranked it this high or better
+FORM_FEATURES = ("form", "figure")  # whether passages have an answer's form; 0 is neutral
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,18 @@ class AnswerabilityModel:
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
-    def outcome(self, probability: float) -> Outcome:
-        if probability >= self.answer_threshold:
-            return "answered"
-        return "related" if probability >= self.related_threshold else "not_covered"
+    def topic_probability(self, values: dict[str, float]) -> float:
+        """The probability with the answer-form signals neutral (0): whether the passages are
+        on the question's topic, whatever form of answer it asks for."""
+        return self.probability({**values, **dict.fromkeys(FORM_FEATURES, 0.0)})
+
+    def decide(self, values: dict[str, float]) -> tuple[Outcome, float]:
+        """The outcome for these feature values, and the probability that they answer."""
+        p = self.probability(values)
+        if p >= self.answer_threshold:
+            return "answered", p
+        topic = max(p, self.topic_probability(values))
+        return ("related" if topic >= self.related_threshold else "not_covered"), p
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -274,5 +287,5 @@ def assess(
     values, best = features(question, terms, hits, matcher, soft_floor=model.soft_floor)
     if not hits:
         return Relevance("not_covered", 0.0, values, terms, None)
-    p = model.probability(values)
-    return Relevance(model.outcome(p), p, values, terms, best)
+    outcome, p = model.decide(values)
+    return Relevance(outcome, p, values, terms, best)
