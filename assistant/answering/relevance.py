@@ -33,8 +33,8 @@ evidence). Below it, ``related`` (show the closest provisions and say they do no
 directly) or ``not_covered`` (cite nothing) is a question of topic, not of the form of the
 answer: the same probability with ``form`` and ``figure`` set to their neutral 0 (as if the
 question asked for no particular form of answer), when higher, is cut at the related threshold.
-Passages on 教室照明 that state no 照度 figure do not answer "照度标准是多少", but they are the
-related provisions to show.
+Rules that name 班主任津贴 but state no amount do not answer "班主任每月津贴是多少钱", but they
+are the related provisions to show.
 """
 
 from __future__ import annotations
