@@ -22,8 +22,12 @@ fitted. The report gives dev figures of the fitted model and of the former rule 
 coverage >= 0.75, on the hits the former pipeline saw, superseded versions included); test
 figures only with ``--report-test``, which is meant to be run once, at the end.
 
-    PYTHONPATH=. .venv/bin/python eval/fit_answerability.py --index-dir /tmp/index \\
-        [--write] [--report-test] [--markdown eval/answerability.md]
+``--index-dir`` is brought up to date with ``--corpus`` first (it is written): give it a copy
+of the product index, not the index itself.
+
+    cp -a index /tmp/fit-index
+    PYTHONPATH=. .venv/bin/python eval/fit_answerability.py --index-dir /tmp/fit-index \\
+        [--write] [--report-test] [--markdown /tmp/fit.md]
 """
 
 from __future__ import annotations
