@@ -167,19 +167,16 @@ class Relevance:
         }
 
 
-def passage_text(hit: Hit) -> str:
-    """What coverage looks at: locality, issuer, title, heading path and text, normalized."""
-    c = hit.chunk
-    d = c.doc
-    parts = [d.region or "", d.issuer or "", d.title, *c.path, c.label, c.text]
-    return normalize(" ".join(parts)).lower()
-
-
 def passage_header(hit: Hit) -> str:
     """The locality, issuer, title, heading path and label of a passage, normalized."""
     c = hit.chunk
     d = c.doc
     return normalize(" ".join([d.region or "", d.issuer or "", d.title, *c.path, c.label])).lower()
+
+
+def passage_text(hit: Hit) -> str:
+    """What coverage looks at: the passage's header and text, normalized."""
+    return f"{passage_header(hit)} {normalize(hit.chunk.text).lower()}"
 
 
 def hit_coverage(terms: Sequence[QueryTerm], hit: Hit, *, cap: float | None = WEIGHT_CAP) -> float:
