@@ -239,12 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report-test", action="store_true", help="also report the test split")
     ap.add_argument("--markdown", type=Path, help="write the report here")
     ap.add_argument("--before-dev", type=Path, help="eval/former_rule_outcomes.py output for dev")
+    ap.add_argument("--before-test", type=Path, help="eval/former_rule_outcomes.py output for test")
     ap.add_argument(
         "--features",
         default=",".join(FIT_FEATURES),
         help=f"comma-separated features to fit (default {','.join(FIT_FEATURES)})",
     )
-    ap.add_argument("--before-test", type=Path, help="eval/former_rule_outcomes.py output for test")
     args = ap.parse_args(argv)
 
     before = {
