@@ -5,22 +5,29 @@ answerable|near_miss|off_topic), retrieves each question as the pipeline does an
 features of ``assistant/answering/relevance.py`` for a few values of the soft-match floor. Then,
 on the **dev split only**:
 
-1. for each soft-match floor and L2 penalty, a logistic regression (standardized features) is
-   scored by 5-fold cross-validated log-loss; the best pair is kept and the model refitted on
-   all of dev;
+1. for each soft-match floor and L2 penalty, a logistic regression (standardized features;
+   ``FIT_FEATURES``, or ``--features``) is scored by 5-fold cross-validated log-loss; the best
+   pair is kept and the model refitted on all of dev. The report gives, beside it, the
+   cross-validated outcomes (answer threshold chosen on the training folds) and the CV log-loss
+   of the model over every feature, for comparison;
 2. the answer threshold maximizes the smaller of (answerable answered, unanswerable refused) on
    dev, at the middle of the best interval;
 3. the related threshold, below it, best separates what should still show provisions
    (answerable and near-miss questions) from off-topic ones among the dev questions below the
-   answer cut.
+   answer cut, by their topic probability (``AnswerabilityModel.topic_probability``: the answer
+   form signals set neutral) where it is the higher.
 
 ``--write`` saves the model to ``assistant/answering/answerability.json`` with how it was
 fitted. The report gives dev figures of the fitted model and of the former rule (literal
 coverage >= 0.75, on the hits the former pipeline saw, superseded versions included); test
 figures only with ``--report-test``, which is meant to be run once, at the end.
 
-    PYTHONPATH=. .venv/bin/python eval/fit_answerability.py --index-dir /tmp/index \\
-        [--write] [--report-test] [--markdown eval/answerability.md]
+``--index-dir`` is brought up to date with ``--corpus`` first (it is written): give it a copy
+of the product index, not the index itself.
+
+    cp -a index /tmp/fit-index
+    PYTHONPATH=. .venv/bin/python eval/fit_answerability.py --index-dir /tmp/fit-index \\
+        [--write] [--report-test] [--markdown /tmp/fit.md]
 """
 
 from __future__ import annotations
@@ -41,6 +48,9 @@ sys.path.insert(0, str(ROOT))
 QUESTIONS = ROOT / "eval" / "answer_questions.jsonl"
 FLOORS = (0.88, 0.90, 0.92, 0.94, 0.96)
 L2S = (0.1, 0.3, 1.0, 3.0, 10.0)
+# The features the model uses: the others added nothing in cross-validation on dev (see
+# eval/answerability.md); the report compares them again on every run.
+FIT_FEATURES = ("dense", "soft", "form", "figure")
 OLD_THRESHOLD = 0.75  # the former rule: literal coverage (cap 35) of the best top-10 hit
 
 
@@ -104,24 +114,47 @@ def matrix(rows: list[Row], floor: float, names: tuple[str, ...]) -> np.ndarray:
     return np.array([[r.features[floor][f] for f in names] for r in rows], dtype=float)
 
 
-def cv_logloss(rows: list[Row], floor: float, names: tuple[str, ...], l2: float) -> float:
-    """5-fold cross-validated log-loss, folds fixed by position within each kind."""
+def cv_predictions(
+    rows: list[Row], floor: float, names: tuple[str, ...], l2: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """5-fold cross-validated probabilities, and whether each question is answered under the
+    answer threshold chosen on its training folds; folds fixed by position within each kind."""
     folds = np.zeros(len(rows), dtype=int)
-    for kind in {r.kind for r in rows}:
+    for kind in sorted({r.kind for r in rows}):
         idx = [i for i, r in enumerate(rows) if r.kind == kind]
         for j, i in enumerate(idx):
             folds[i] = j % 5
     x = matrix(rows, floor, names)
     y = np.array([r.answerable for r in rows], dtype=float)
-    losses = []
+    p = np.zeros(len(rows))
+    answered = np.zeros(len(rows), dtype=bool)
     for k in range(5):
         tr, te = folds != k, folds == k
         mean, scale = x[tr].mean(0), x[tr].std(0) + 1e-9
         w, b = fit_logistic((x[tr] - mean) / scale, y[tr], l2)
-        p = 1.0 / (1.0 + np.exp(-(((x[te] - mean) / scale) @ w + b)))
-        p = np.clip(p, 1e-6, 1 - 1e-6)
-        losses += list(-(y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p)))
-    return float(np.mean(losses))
+        p_tr = 1.0 / (1.0 + np.exp(-(((x[tr] - mean) / scale) @ w + b)))
+        cut, _ = best_cut(list(p_tr), list(y[tr].astype(bool)))
+        p[te] = 1.0 / (1.0 + np.exp(-(((x[te] - mean) / scale) @ w + b)))
+        answered[te] = p[te] >= cut
+    return p, answered
+
+
+def cv_logloss(rows: list[Row], floor: float, names: tuple[str, ...], l2: float) -> float:
+    """5-fold cross-validated log-loss."""
+    y = np.array([r.answerable for r in rows], dtype=float)
+    p = np.clip(cv_predictions(rows, floor, names, l2)[0], 1e-6, 1 - 1e-6)
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+
+
+def cv_figures(rows: list[Row], floor: float, names: tuple[str, ...], l2: float) -> str:
+    """Cross-validated answered / refused counts on dev."""
+    answered = cv_predictions(rows, floor, names, l2)[1]
+    pos = [a for a, r in zip(answered, rows, strict=True) if r.answerable]
+    neg = [a for a, r in zip(answered, rows, strict=True) if not r.answerable]
+    return (
+        f"answerable answered {sum(pos)}/{len(pos)} ({sum(pos) / len(pos):.1%}), "
+        f"refused {len(neg) - sum(neg)}/{len(neg)} ({1 - sum(neg) / len(neg):.1%})"
+    )
 
 
 def best_cut(scores: list[float], positive: list[bool]) -> tuple[float, float]:
@@ -149,7 +182,7 @@ def best_cut(scores: list[float], positive: list[bool]) -> tuple[float, float]:
 
 
 def outcomes_of(rows, model) -> dict[str, str]:
-    return {r.id: model.outcome(model.probability(r.features[model.soft_floor])) for r in rows}
+    return {r.id: model.decide(r.features[model.soft_floor])[0] for r in rows}
 
 
 def old_outcomes(rows, before: dict[str, bool] | None = None) -> dict[str, str]:
@@ -207,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", type=Path, help="write the report here")
     ap.add_argument("--before-dev", type=Path, help="eval/former_rule_outcomes.py output for dev")
     ap.add_argument("--before-test", type=Path, help="eval/former_rule_outcomes.py output for test")
+    ap.add_argument(
+        "--features",
+        default=",".join(FIT_FEATURES),
+        help=f"comma-separated features to fit (default {','.join(FIT_FEATURES)})",
+    )
     args = ap.parse_args(argv)
 
     before = {
@@ -223,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     dev = [r for r in rows if r.split == "dev"]
     test = [r for r in rows if r.split == "test"]
 
-    names = tuple(FEATURES)
+    names = tuple(args.features.split(","))
+    unknown = set(names) - set(FEATURES)
+    if unknown:
+        ap.error(f"unknown features {sorted(unknown)}; known: {', '.join(FEATURES)}")
     losses = {(f, l2): cv_logloss(dev, f, names, l2) for f in FLOORS for l2 in L2S}
     floor, l2 = min(losses, key=losses.__getitem__)
     x = matrix(dev, floor, names)
@@ -233,7 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     probe = AnswerabilityModel(names, tuple(mean), tuple(scale), tuple(w), b, 0.5, 0.5, floor)
     p = [probe.probability(r.features[floor]) for r in dev]
     answer_cut, _ = best_cut(p, [r.answerable for r in dev])
-    below = [(pi, r) for pi, r in zip(p, dev, strict=True) if pi < answer_cut]
+    below = [
+        (max(pi, probe.topic_probability(r.features[floor])), r)
+        for pi, r in zip(p, dev, strict=True)
+        if pi < answer_cut
+    ]
     related_cut = 0.0
     if below and any(r.kind == "off_topic" for _, r in below):
         related_cut, _ = best_cut(
@@ -249,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             k: sum(r.kind == k for r in dev) for k in ("answerable", "near_miss", "off_topic")
         },
         "l2": l2,
+        "cv_dev": cv_figures(dev, floor, names, l2),
         "cv_logloss": {f"floor {f} l2 {p}": round(v, 4) for (f, p), v in losses.items()},
         "date": datetime.now(UTC).date().isoformat(),
     }
@@ -268,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
         f"of floors {', '.join(map(str, FLOORS))} × L2 {', '.join(map(str, L2S))}); "
         f"answer threshold {answer_cut:.3f}, related threshold {model.related_threshold:.3f}",
         "",
+        f"5-fold cross-validated on dev (answer threshold chosen on the training folds): "
+        f"{fitted['cv_dev']}. For comparison, all features ({', '.join(FEATURES)}) at the same "
+        f"floor and L2: CV log-loss {cv_logloss(dev, floor, tuple(FEATURES), l2):.3f}, "
+        f"{cv_figures(dev, floor, tuple(FEATURES), l2)}.",
+        "",
         "| feature | mean | scale | weight |",
         "|---|---|---|---|",
         *(
@@ -278,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Feature ranges on dev",
         "",
-        *separation(dev, floor, names),
+        *separation(dev, floor, tuple(FEATURES)),
         "",
         "## Outcomes",
         "",

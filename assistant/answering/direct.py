@@ -4,7 +4,8 @@ passage, cited.
 Candidates are the sentences of the first few evidence items. A sentence scores by the share of
 the question's terms it carries plus a bonus for its item's rank. A yes/no question ("可以…吗",
 "能不能…", "是否…") asks whether something is permitted, so a sentence that permits or forbids
-(不得, 禁止, 可以, 应当 …) is preferred: that provision is the answer.
+(不得, 禁止, 可以, 应当 …) is preferred: that provision is the answer. Likewise a question that
+asks for a figure ("多少", "几年") opens with a sentence that states one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.answering.question_form import DEONTIC, is_yes_no
+from assistant.answering.question_form import DEONTIC, asks_quantity, is_yes_no, states_number
 from assistant.answering.terms import QueryTerm, coverage
 from assistant.records import Hit
 from assistant.text import normalize, split_sentences
@@ -39,12 +40,14 @@ def direct_sentence(question: str, terms: Sequence[QueryTerm], evidence: Sequenc
     """The sentence that best answers ``question`` among the first evidence items."""
     if not evidence:
         raise ValueError("no evidence to answer from")
-    yes_no = is_yes_no(question)
+    figure = asks_quantity(question)
+    yes_no = not figure and is_yes_no(question)
     best: tuple[float, str, Hit] | None = None
     for rank, hit in enumerate(evidence[:CANDIDATE_ITEMS]):
         for sentence in split_sentences(_body(hit)) or [_body(hit)]:
             score = coverage(terms, sentence) + 0.3 / (1 + rank)
-            if yes_no and DEONTIC.search(normalize(sentence)):
+            norm = normalize(sentence)
+            if (figure and states_number(norm)) or (yes_no and DEONTIC.search(norm)):
                 score += 0.5
             if best is None or score > best[0]:
                 best = (score, sentence, hit)

@@ -43,6 +43,11 @@ def asks_quantity(question: str) -> bool:
     return bool(_QUANTITY.search(normalize(question)))
 
 
+def states_number(sentence: str) -> bool:
+    """Whether a normalized sentence states a figure (a digit, a percentage, a counted unit)."""
+    return bool(_NUMBER.search(sentence))
+
+
 def answer_form(question: str, terms: Sequence[QueryTerm], sentences: Iterable[str]) -> float:
     """+1 / -1 when the question asks for a number or a permission and an answer-bearing
     sentence does / does not give one; 0 when it asks for neither."""

@@ -19,14 +19,22 @@ label and text):
   question a law answers tends to draw several of its articles; a vague match scatters);
 - ``form``: whether the answer-bearing sentences of the top passages have the form the question
   asks for — a number for "多少", a permission or prohibition for "可以…吗"
-  (``question_form.py``): +1, -1, or 0 when the question asks for neither.
+  (``question_form.py``): +1, -1, or 0 when the question asks for neither;
+- ``figure``: for a question that asks for a figure, what its coverage loses when only
+  sentences that state a number count: the soft coverage of the best such sentence of the top
+  passages (read with its passage's locality, title and headings) minus ``soft``. A passage on
+  the topic that states no figure for it does not answer "多少". 0 for other questions.
 
-A logistic model over these features (``AnswerabilityModel``, parameters in
+A logistic model over (some of) these features (``AnswerabilityModel``, parameters in
 ``answerability.json``, fitted by ``eval/fit_answerability.py`` on the dev split of
 ``eval/answer_questions.jsonl``; the file records how) gives a probability that the top passages
-answer the question. Two thresholds cut it into three outcomes: ``answered`` (cite the
-evidence), ``related`` (show the closest provisions and say they do not answer directly) and
-``not_covered`` (cite nothing).
+answer the question. At or above the answer threshold the question is ``answered`` (cite the
+evidence). Below it, ``related`` (show the closest provisions and say they do not answer
+directly) or ``not_covered`` (cite nothing) is a question of topic, not of the form of the
+answer: the same probability with ``form`` and ``figure`` set to their neutral 0 (as if the
+question asked for no particular form of answer), when higher, is cut at the related threshold.
+Rules that name 班主任津贴 but state no amount do not answer "班主任每月津贴是多少钱", but they
+are the related provisions to show.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.answering.question_form import answer_form
+from assistant.answering.question_form import answer_form, asks_quantity, states_number
 from assistant.answering.term_match import TermMatcher, soft_coverage
 from assistant.answering.terms import QueryTerm, coverage, query_terms
 from assistant.records import Hit
@@ -48,13 +56,14 @@ from assistant.text import normalize, split_sentences
 
 Outcome = Literal["answered", "related", "not_covered"]
 OUTCOMES: tuple[Outcome, ...] = ("answered", "related", "not_covered")
-FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus", "form")
+FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus", "form", "figure")
 MODEL_FILE = Path(__file__).with_name("answerability.json")
 WEIGHT_CAP = 35.0  # about four or five specific words cover a long query
 TOP_N = 10  # hits considered for lexical coverage, gap and agreement
 SOFT_TOP = 3  # hits considered for soft coverage (each needs its words embedded)
 AGREE_TOP = 5  # fused hits considered for agreement
 AGREE_RANK = 10  # a retriever "found" a hit when it ranked it this high or better
+FORM_FEATURES = ("form", "figure")  # whether passages have an answer's form; 0 is neutral
 
 
 @dataclass(frozen=True)
@@ -78,10 +87,18 @@ class AnswerabilityModel:
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
-    def outcome(self, probability: float) -> Outcome:
-        if probability >= self.answer_threshold:
-            return "answered"
-        return "related" if probability >= self.related_threshold else "not_covered"
+    def topic_probability(self, values: dict[str, float]) -> float:
+        """The probability with the answer-form signals neutral (0): whether the passages are
+        on the question's topic, whatever form of answer it asks for."""
+        return self.probability({**values, **dict.fromkeys(FORM_FEATURES, 0.0)})
+
+    def decide(self, values: dict[str, float]) -> tuple[Outcome, float]:
+        """The outcome for these feature values, and the probability that they answer."""
+        p = self.probability(values)
+        if p >= self.answer_threshold:
+            return "answered", p
+        topic = max(p, self.topic_probability(values))
+        return ("related" if topic >= self.related_threshold else "not_covered"), p
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,12 +167,16 @@ class Relevance:
         }
 
 
-def passage_text(hit: Hit) -> str:
-    """What coverage looks at: locality, issuer, title, heading path and text, normalized."""
+def passage_header(hit: Hit) -> str:
+    """The locality, issuer, title, heading path and label of a passage, normalized."""
     c = hit.chunk
     d = c.doc
-    parts = [d.region or "", d.issuer or "", d.title, *c.path, c.label, c.text]
-    return normalize(" ".join(parts)).lower()
+    return normalize(" ".join([d.region or "", d.issuer or "", d.title, *c.path, c.label])).lower()
+
+
+def passage_text(hit: Hit) -> str:
+    """What coverage looks at: the passage's header and text, normalized."""
+    return f"{passage_header(hit)} {normalize(hit.chunk.text).lower()}"
 
 
 def hit_coverage(terms: Sequence[QueryTerm], hit: Hit, *, cap: float | None = WEIGHT_CAP) -> float:
@@ -182,6 +203,35 @@ def focus(hits: Sequence[Hit], *, top: int = AGREE_TOP) -> float:
     return sum(h.chunk.doc.doc_id == doc for h in head) / len(head)
 
 
+def figure_coverage(
+    question: str,
+    terms: Sequence[QueryTerm],
+    hits: Sequence[Hit],
+    matcher: TermMatcher | None,
+    *,
+    soft_floor: float,
+) -> float | None:
+    """For a question asking for a figure: the best coverage of the question by one sentence of
+    the top passages that states a number, read with its passage's header (0 when none states
+    one). None for other questions."""
+    if not asks_quantity(question):
+        return None
+    best = 0.0
+    for hit in hits[:SOFT_TOP]:
+        head = passage_header(hit)
+        for sentence in split_sentences(hit.chunk.text):
+            norm = normalize(sentence).lower()
+            if not states_number(norm):
+                continue
+            text = f"{head} {norm}"
+            if matcher is None:
+                cov = coverage(terms, text, normalized=True, cap=WEIGHT_CAP)
+            else:
+                cov = soft_coverage(terms, text, matcher, floor=soft_floor, cap=WEIGHT_CAP)
+            best = max(best, cov)
+    return best
+
+
 def features(
     question: str,
     terms: Sequence[QueryTerm],
@@ -205,6 +255,7 @@ def features(
                 soft_coverage(terms, text, matcher, floor=soft_floor, cap=WEIGHT_CAP),
             )
     best = max(range(len(top)), key=lambda i: (soft[i], lexical[i], -i))
+    figure = figure_coverage(question, terms, top, matcher, soft_floor=soft_floor)
     values = {
         "dense": max(cosines),
         "gap": max(cosines) - statistics.median(cosines),
@@ -215,6 +266,7 @@ def features(
         "form": answer_form(
             question, terms, (s for h in top[:SOFT_TOP] for s in split_sentences(h.chunk.text))
         ),
+        "figure": 0.0 if figure is None else figure - max(soft),
     }
     return values, best
 
@@ -232,5 +284,5 @@ def assess(
     values, best = features(question, terms, hits, matcher, soft_floor=model.soft_floor)
     if not hits:
         return Relevance("not_covered", 0.0, values, terms, None)
-    p = model.probability(values)
-    return Relevance(model.outcome(p), p, values, terms, best)
+    outcome, p = model.decide(values)
+    return Relevance(outcome, p, values, terms, best)

@@ -44,6 +44,15 @@ def test_a_yes_no_question_opens_with_the_provision_that_forbids():
     )
 
 
+def test_a_figure_question_opens_with_the_sentence_that_states_the_figure():
+    text = "学校应当重视学生每天的体育锻炼时间。保证学生每天体育锻炼时间不少于一小时。"
+    hit = make_hit(make_chunk(ZHUANGLANG, text), 1)
+    question = "学生每天体育锻炼时间是多少"
+    assert direct_sentence(question, query_terms(question), [hit]).sentence == (
+        "保证学生每天体育锻炼时间不少于一小时。"
+    )
+
+
 def test_other_questions_open_with_the_sentence_carrying_their_terms():
     hit = make_hit(make_chunk(ZHUANGLANG, "一、总体要求。持续加强校外培训治理，规范培训机构。"), 1)
     question = "校外培训怎么治理"

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from answer_records import SHUANGJIAN_22, ZHUANGLANG, make_chunk, make_hit
+from answer_records import SHUANGJIAN_22, WITHHELD, ZHUANGLANG, make_chunk, make_hit
 
 from assistant.answering.relevance import (
     FEATURES,
@@ -61,6 +61,42 @@ def test_every_feature_is_computed_and_the_gap_measures_how_the_best_stands_out(
     assert set(rel.features) == set(FEATURES)
     assert rel.features["dense"] == pytest.approx(0.89)  # make_hit: 0.9 - rank / 100
     assert rel.features["gap"] == pytest.approx(0.01)
+
+
+FIGURE_QUESTION = "学生每天体育锻炼时间是多少"
+
+
+def figure_model() -> AnswerabilityModel:
+    """p rises with literal coverage and falls as a figure question loses coverage when only
+    sentences stating a number count."""
+    return AnswerabilityModel(
+        features=("lexical", "figure"), mean=(0.0, 0.0), scale=(1.0, 1.0), weights=(10.0, 10.0),
+        bias=-5.0, answer_threshold=0.5, related_threshold=0.3, soft_floor=0.9,
+    )  # fmt: skip
+
+
+def test_a_figure_question_is_answered_only_by_a_passage_that_states_the_figure():
+    topic = "学校应当保证学生每天的体育锻炼时间，不得挤占。"
+    figure = "学校应当保证学生每天体育锻炼时间不少于一小时。"
+    no_figure = assess(
+        FIGURE_QUESTION, [make_hit(make_chunk(ZHUANGLANG, topic), 1)], model=figure_model()
+    )
+    assert no_figure.features["lexical"] == 1.0  # the passage carries every term of the question
+    assert no_figure.features["figure"] == -1.0  # … but no sentence of it states a number
+    # not an answer, but the provision on the topic is shown as related (not "not covered")
+    assert no_figure.probability < 0.01 and no_figure.outcome == "related"
+    with_figure = [make_hit(make_chunk(ZHUANGLANG, topic), 1),
+                   make_hit(make_chunk(WITHHELD, figure, ordinal=2), 2)]  # fmt: skip
+    answered = assess(FIGURE_QUESTION, with_figure, model=figure_model())
+    assert answered.features["figure"] == 0.0 and answered.outcome == "answered"
+    off_topic = [make_hit(make_chunk(ZHUANGLANG, SHUANGJIAN_22), 1)]
+    assert assess(FIGURE_QUESTION, off_topic, model=figure_model()).outcome == "not_covered"
+
+
+def test_figure_is_zero_for_a_question_that_asks_for_no_figure():
+    topic = "学校应当保证学生每天的体育锻炼时间，不得挤占。"
+    rel = assess("学校要保证学生体育锻炼时间吗", [make_hit(make_chunk(ZHUANGLANG, topic), 1)])
+    assert rel.features["figure"] == 0.0
 
 
 def test_model_round_trips_through_its_file_and_refuses_unknown_features(tmp_path):
