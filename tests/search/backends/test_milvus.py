@@ -208,7 +208,7 @@ def test_bm25_matches_the_embedded_index_with_the_corpus_dictionary_and_bigrams(
     r.close()
 
 
-def test_an_index_of_the_older_layout_must_be_rebuilt(built, embedder, settings, capsys):
+def test_an_index_of_the_older_layout_must_be_rebuilt(built, embedder, settings):
     corpus, index_dir = built
     r = Retriever.open(index_dir, settings, embedder=embedder)
     client, state = r.backend._client, r.backend._state
