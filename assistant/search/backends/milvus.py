@@ -3,14 +3,15 @@
 ``settings.milvus_uri`` names the database: a path ending in ``.db`` opens Milvus Lite inside this
 process (default ``index_dir/milvus.db``); ``http://host:19530`` a Milvus server or cluster, which
 several app servers can share. An index is two collections named after the index directory
-(``index/`` → ``pa_index_chunks_384``, ``pa_index_catalog``):
+(``index/`` → ``pa_index_chunks_l2_384``, ``pa_index_catalog``):
 
-- chunks: one row per chunk: the passage vector (FLAT or HNSW, inner product); the passage as
-  ``analyzer_text`` in a field with Milvus's jieba analyzer and a BM25 function into a sparse
+- chunks: one row per chunk: the passage vector (FLAT or HNSW, inner product); the passage's
+  keyword tokens (``Analyzer.tokens``, the embedded index's) as opaque ASCII words
+  (``lex_text``) in a field with Milvus's standard tokenizer and a BM25 function into a sparse
   field; the phrase key; the chunk record (JSON); the scalar fields that filters are pushed
   down to (year, region, doc_id, file, source_path, file_rel);
 - catalog: the head row (committed version), one row per version (the manifest without its
-  file list), one per indexed file and one per document.
+  file list), one per indexed file, one per document and one per corpus dictionary word.
 
 Milvus has no transactions, so every row carries the version that wrote it (``ver``) and the
 version that retired it (``dead``). A reader opened at committed version C sees the rows with
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -38,6 +40,8 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.records import Chunk, DocumentMeta
+from assistant.search.analysis import RECIPE as ANALYSIS_RECIPE
+from assistant.search.analysis import Analyzer
 from assistant.search.backends.base import (
     IndexWriter,
     LexicalQuery,
@@ -45,8 +49,10 @@ from assistant.search.backends.base import (
     SearchBackend,
     SearchFilters,
 )
+from assistant.search.backends.embedded import SEGMENT_ROWS
 from assistant.search.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from assistant.search.lexical import K1 as BM25_K1
+from assistant.search.lexical import MAX_TERM
 from assistant.search.lexical import B as BM25_B
 from assistant.search.store import (
     FileEntry,
@@ -57,22 +63,19 @@ from assistant.search.store import (
     StoredChunk,
     build_lock,
 )
-from assistant.text import _is_word as is_word
-from assistant.text import normalize
 
 LITE_FILE = "milvus.db"
-LAYOUT = 1  # version of the collections' layout; a reader refuses a newer one
+# Version of the collections' layout: a reader refuses any other, a writer rebuilds an older one.
+# 2: the keyword field holds Analyzer tokens as opaque words; the corpus dictionary is stored.
+LAYOUT = 2
 ALIVE = 1 << 62  # ``dead`` of a row no version has retired
 BATCH = 512  # rows per insert / ids per lookup
+# Chunks a writer buffers before it inserts them: the corpus dictionary grows at the same points
+# as the embedded writer's (one segment), so both backends give a passage the same tokens.
+BUFFER_ROWS = SEGMENT_ROWS
 VARCHAR_MAX = 65_535
-# Characters jieba keeps inside words beside letters and digits ("v1.5", "c++"); alone, or in
-# runs away from ASCII letters and digits ("____市"), they are not words.
-_JIEBA_WORD_MARKS = frozenset("+#&._%-")
-_LONE_MARKS = re.compile(r"(?<![a-z0-9+#&._%\-])[+#&._%\-]+(?![a-z0-9+#&._%\-])")  # whole runs
-ANALYZER = {
-    "tokenizer": {"type": "jieba", "mode": "search"},
-    "filter": [{"type": "stop", "stop_words": sorted(_JIEBA_WORD_MARKS)}],
-}
+ANALYZER = {"tokenizer": "standard"}  # keeps each word of ``lex_text`` whole
+_CHUNKS_SUFFIX = re.compile(r"_chunks(?:_l\d+)?_\d+")
 
 
 class MilvusUnavailableError(IndexNotFoundError):
@@ -83,13 +86,24 @@ class MilvusLiteBusyError(IndexLockedError, MilvusUnavailableError):
     """Another process has the Milvus Lite database open."""
 
 
-def analyzer_text(text: str) -> str:
-    """``text`` normalized and lower-cased, with the characters ``assistant.text.tokenize`` drops
-    turned into spaces: Milvus's jieba analyzer (search mode) then cuts it into ``tokenize``'s
-    words, so both backends score BM25 over the same tokens."""
-    norm = normalize(text).lower()
-    kept = "".join(ch if ch in _JIEBA_WORD_MARKS or is_word(ch) else " " for ch in norm)
-    return _LONE_MARKS.sub(" ", kept)
+@functools.lru_cache(maxsize=1 << 18)
+def lex_word(token: str) -> str:
+    """``token`` as one lower-case ASCII word that Milvus's standard tokenizer keeps whole: "w"
+    and 16 hex digits (64 bits) of its SHA-256."""
+    return "w" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+def lex_text(tokens: Iterable[str]) -> str:
+    """The keyword field of a passage: its ``Analyzer`` tokens as words, in order. Milvus's BM25
+    then counts exactly the embedded index's terms and passage lengths (Milvus Lite only has the
+    jieba and standard tokenizers, neither of which can split the Analyzer's stream itself)."""
+    return " ".join(map(lex_word, tokens))
+
+
+def lex_query(query: LexicalQuery) -> str:
+    """The query's tokens as ``lex_text`` words; those the embedded index does not index (longer
+    than ``MAX_TERM``) are left out, as there."""
+    return lex_text(t for t in query.tokens if len(t) <= MAX_TERM)
 
 
 def _pymilvus() -> Any:
@@ -123,7 +137,12 @@ class Target:
         return f"{self.prefix}_catalog"
 
     def chunks(self, dim: int) -> str:
-        return f"{self.prefix}_chunks_{dim}"
+        return f"{self.prefix}_chunks_l{LAYOUT}_{dim}"
+
+    def is_chunks(self, collection: str) -> bool:
+        """True for a chunks collection of this index, of any layout (layout 1 had no "_lN")."""
+        rest = collection[len(self.prefix) :] if collection.startswith(self.prefix) else ""
+        return _CHUNKS_SUFFIX.fullmatch(rest) is not None
 
 
 def target(index_dir: Path, settings: Settings) -> Target:
@@ -389,6 +408,8 @@ class _State:
     collection: str
     manifest: Manifest
     docs: dict[str, tuple[DocumentMeta, int, int]]  # doc key → (meta, chunks, order in file)
+    layout: int
+    analyzer: Analyzer  # how the keyword field was tokenized (corpus dictionary included)
 
 
 def label(version: int) -> str:
@@ -411,8 +432,12 @@ def _load_state(client: Any, t: Target, version: int, *, docs: bool = True) -> _
     where = visible(version, floor)
     files: dict[str, FileEntry] = {}
     found: dict[str, tuple[DocumentMeta, int, int]] = {}
-    kinds = '["file", "doc"]' if docs else '["file"]'
+    words: list[str] = []
+    kinds = '["file", "doc", "word"]' if docs else '["file", "word"]'
     for row in _query_all(client, t.catalog, _both(f"kind in {kinds}", where), ["kind", "data"]):
+        if row["kind"] == "word":
+            words.append(row["data"])
+            continue
         data = json.loads(row["data"])
         if row["kind"] == "file":
             files[data["rel"]] = FileEntry(**data["entry"])
@@ -421,7 +446,10 @@ def _load_state(client: Any, t: Target, version: int, *, docs: bool = True) -> _
             found[doc_key(data["rel"], meta.doc_id)] = (meta, int(data["chunks"]), data["order"])
     manifest = Manifest.from_dict({**header["manifest"], "files": {}, "generation": label(version)})
     manifest = replace(manifest, files=dict(sorted(files.items())))
-    return _State(version, floor, header["collection"], manifest, found)
+    analysis = header.get("analysis", {})
+    analyzer = Analyzer(words=tuple(sorted(words)), bigrams=bool(analysis.get("bigrams", False)))
+    layout = int(header.get("layout", 0))
+    return _State(version, floor, header["collection"], manifest, found, layout, analyzer)
 
 
 # --------------------------------------------------------------------------- reading
@@ -455,6 +483,13 @@ class MilvusBackend(SearchBackend):
             if head is None:
                 raise missing
             state = _load_state(client, t, int(head["current"]))
+            if state.layout < LAYOUT:
+                raise IndexMismatchError(
+                    f"the Milvus index {t.prefix} at {t.uri} was built by an older "
+                    "policy-assistant (its keyword index is not the one search now uses): "
+                    f"rebuild it with `assistant index --rebuild --index-dir {index_dir}` "
+                    "(with the Milvus setting)"
+                )
             client.load_collection(state.collection)
             return cls(Path(index_dir), settings, t, client, state)
         except BaseException:
@@ -468,6 +503,10 @@ class MilvusBackend(SearchBackend):
     @property
     def version(self) -> str:
         return label(self._state.version)
+
+    @property
+    def analyzer(self) -> Analyzer:
+        return self._state.analyzer
 
     def count(self) -> int:
         return self._state.manifest.chunks
@@ -497,8 +536,8 @@ class MilvusBackend(SearchBackend):
     def lexical_search(
         self, query: LexicalQuery, k: int, filters: SearchFilters | None = None
     ) -> Scored:
-        text = analyzer_text(query.text)
-        if not query.tokens or not text.strip():
+        text = lex_query(query)
+        if not text:
             return []
         hits = self._search(text, "sparse", k, {"metric_type": "BM25"}, filters)
         # Milvus Lite returns BM25 as a negative distance, a server as a positive score; the
@@ -524,8 +563,8 @@ class MilvusBackend(SearchBackend):
     def lexical_scores(self, query: LexicalQuery, ids: Sequence[int]) -> dict[int, float]:
         ids = list(dict.fromkeys(int(i) for i in ids))
         out = dict.fromkeys(ids, 0.0)
-        text = analyzer_text(query.text)
-        if not ids or not query.tokens or not text.strip():
+        text = lex_query(query)
+        if not ids or not text:
             return out
         for i in range(0, len(ids), BATCH):
             part = ids[i : i + BATCH]
@@ -616,11 +655,18 @@ class MilvusWriter(IndexWriter):
             self._stack.close()
             raise
         self._new = self._committed_version + 1
-        self._rebuild = rebuild
-        self._floor = self._new if rebuild or self._prev is None else self._prev.floor
+        # An index of an older layout is rebuilt (nothing of it can be reused), as the embedded
+        # writer does with an older format.
+        self._rebuild = rebuild or (self._prev is not None and self._prev.layout < LAYOUT)
+        self._floor = self._new if self._rebuild or self._prev is None else self._prev.floor
         self._collection: str | None = None
         self._dense = dense or settings.dense_index
         self._done = False
+        self._buffer: list[tuple[str, list[StoredChunk], np.ndarray]] = []
+        self._buffered = 0
+        words = self._prev.analyzer.words if self.previous is not None and self._prev else ()
+        self._stored_words = set(words)  # the corpus dictionary as the catalog holds it
+        self._analyzer = Analyzer(words=words)
 
     # -- state
 
@@ -633,11 +679,7 @@ class MilvusWriter(IndexWriter):
         return f"(ver <= {self._committed_version} and dead == {ALIVE})"
 
     def _chunk_collections(self) -> list[str]:
-        stem = f"{self._t.prefix}_chunks_"
-        return [
-            c for c in self._client.list_collections()
-            if c.startswith(stem) and c[len(stem) :].isdigit()
-        ]  # fmt: skip
+        return [c for c in self._client.list_collections() if self._t.is_chunks(c)]
 
     def _all_collections(self) -> list[tuple[str, str]]:
         """(collection, primary key field) of everything this index writes."""
@@ -686,6 +728,10 @@ class MilvusWriter(IndexWriter):
             sources.append((self._collection, f"ver == {self._new}"))
         hashes = sorted(set(passage_hashes))
         out: dict[str, np.ndarray] = {}
+        for _rel, chunks, vectors in self._buffer:
+            for sc, vec in zip(chunks, vectors, strict=True):
+                out.setdefault(sc.passage_hash, vec)
+        hashes = [h for h in hashes if h not in out]
         for collection, where in sources:
             for i in range(0, len(hashes), BATCH):
                 rows = self._client.query(
@@ -704,6 +750,9 @@ class MilvusWriter(IndexWriter):
             self._set_dead(collection, pk, _both(where, self._old()), self._new)
 
     def _retire_file(self, rel: str) -> None:
+        kept = [b for b in self._buffer if b[0] != rel]
+        if len(kept) != len(self._buffer):
+            self._buffer, self._buffered = kept, sum(len(b[1]) for b in kept)
         where = f"file_rel == {literal(rel)}"
         for collection in self._chunk_collections():
             self._retire(collection, "id", where)
@@ -715,7 +764,21 @@ class MilvusWriter(IndexWriter):
         self._retire_file(rel)
         if not len(chunks):
             return
-        collection = self._chunks_collection(int(np.asarray(vectors).shape[1]))
+        self._buffer.append((rel, list(chunks), np.asarray(vectors, dtype=np.float32)))
+        self._buffered += len(chunks)
+        if self._buffered >= BUFFER_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Insert the buffered files' chunks, tokenized with the dictionary grown by them (rows
+        inserted earlier keep their tokens, as the embedded index's older segments do)."""
+        buffer, self._buffer, self._buffered = self._buffer, [], 0
+        self._analyzer = self._analyzer.grown(sc.passage for _, cs, _ in buffer for sc in cs)
+        for rel, chunks, vectors in buffer:
+            self._insert(rel, self._analyzer.retokenize(chunks), vectors)
+
+    def _insert(self, rel: str, chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None:
+        collection = self._chunks_collection(int(vectors.shape[1]))
         rows = []
         docs: dict[str, list[Any]] = {}  # doc key → [meta, chunks, order]
         for sc, vec in zip(chunks, np.asarray(vectors, dtype=np.float32), strict=True):
@@ -726,7 +789,7 @@ class MilvusWriter(IndexWriter):
             rows.append(
                 {
                     "id": self._next_id, "vec": vec.tolist(),
-                    "lex": _checked(analyzer_text(sc.passage), where),
+                    "lex": _checked(lex_text(sc.tokens), where),
                     "phrase": _checked(sc.phrase, where),
                     "record": _checked(_record(sc.chunk), where),
                     "doc_key": key, "file_rel": rel, "doc_id": meta.doc_id, "file": meta.file,
@@ -764,7 +827,14 @@ class MilvusWriter(IndexWriter):
 
     def commit(self, manifest: Manifest) -> str:
         new = self._new
+        self._flush()
         collection = self._chunks_collection(manifest.dim)
+        self._catalog_rows(
+            [
+                {"key": _row_key("word", new, word), "kind": "word", "rel": "", "data": word}
+                for word in sorted(set(self._analyzer.words) - self._stored_words)
+            ]
+        )
         before = self.previous.files if self.previous is not None else {}
         changed = [rel for rel, e in manifest.files.items() if before.get(rel) != e]
         for rel in [*changed, *(set(before) - set(manifest.files))]:
@@ -785,6 +855,7 @@ class MilvusWriter(IndexWriter):
         header["dense"] = _dense_kind(self._client, collection)
         version_row = {"manifest": header, "floor": self._floor, "collection": collection}
         version_row["layout"] = LAYOUT
+        version_row["analysis"] = {"recipe": ANALYSIS_RECIPE, "bigrams": self._analyzer.bigrams}
         self._catalog_rows(
             [{"key": f"version:{new}", "kind": "version", "rel": "",
               "data": json.dumps(version_row, ensure_ascii=False)}]
@@ -810,7 +881,7 @@ class MilvusWriter(IndexWriter):
         self._client.delete(self._t.catalog, filter=_both(gone, 'key != "head"'))
         self._client.delete(self._t.catalog, filter=f'kind == "version" and ver < {prev.version}')
         for name in self._chunk_collections():
-            if name in (collection, prev.collection):
+            if name == collection or (name == prev.collection and prev.layout == LAYOUT):
                 self._client.delete(name, filter=gone)
             else:
                 self._client.drop_collection(name)
@@ -818,6 +889,7 @@ class MilvusWriter(IndexWriter):
     def abort(self) -> None:
         if not self._done:
             self._done = True
+            self._buffer, self._buffered = [], 0
             self._recover()
 
     def close(self) -> None:

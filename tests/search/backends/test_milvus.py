@@ -21,9 +21,9 @@ import pytest
 from assistant.cli import main
 from assistant.config import Settings
 from assistant.search import Retriever, SearchFilters, build_index
-from assistant.search.backends.milvus import analyzer_text, filter_expr, literal
-from assistant.search.store import IndexLockedError
-from assistant.text import tokenize
+from assistant.search.analysis import Analyzer
+from assistant.search.backends.milvus import filter_expr, lex_text, lex_word, literal
+from assistant.search.store import IndexLockedError, IndexMismatchError
 
 pytest.importorskip("milvus_lite")
 pytestmark = pytest.mark.slow
@@ -132,14 +132,108 @@ def test_filter_expression_escapes_values():
     assert literal("行\n") == '"行\\n"'
 
 
-def test_bm25_sees_the_same_words_as_the_embedded_index():
+def test_milvus_tokenizer_keeps_each_analyzer_token_as_one_word():
     from milvus_lite.analyzer.factory import create_analyzer
 
     from assistant.search.backends.milvus import ANALYZER
 
     analyzer = create_analyzer(ANALYZER)
-    for text in ("嚴格落實“雙減”政策，规范课后服务。", "v1.5版 2023-2025年 ____市 c++ 95%以上"):
-        assert sorted(analyzer.tokenize(analyzer_text(text))) == sorted(tokenize(text))
+    words = Analyzer.from_passages(["推行“趴改躺”午休"])
+    seen: set[str] = set()
+    for text in ("嚴格落實“雙減”，推行趴改躺午休。", "v1.5版 2023-2025年 ____市 c++ 95%以上"):
+        tokens = words.tokens(text)
+        assert "趴改躺" in tokens or "c++" in tokens
+        assert analyzer.tokenize(lex_text(tokens)) == [lex_word(t) for t in tokens]
+        seen.update(tokens)
+    assert len({lex_word(t) for t in seen}) == len(seen)  # distinct tokens stay distinct
+
+
+def write_coinage_corpus(root: Path) -> Path:
+    """Items that match some queries only through a quoted coinage or a Han bigram."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "q.txt").write_text(
+        "某县2023年午休改革方案\n\n1.推行“趴改躺”午休，让学生躺着睡。\n"
+        "2.巩固双减成果，完善课后服务。\n3.午休时间不少于30分钟，学生可以趴着休息。\n",
+        encoding="utf-8",
+    )
+    (root / "o.txt").write_text(
+        "另一县2022年工作要点\n\n1.推进课后延时服务，丰富社团活动。\n"
+        "2.减少作业总量，成立课后服务工作专班。\n3.改造学生宿舍，让学生睡得好。\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def bm25_by_chunk(r: Retriever, query: str) -> dict[str, float]:
+    """Every BM25 match of ``query`` in the index, by chunk id."""
+    found = r.backend.lexical_search(r.lexical_query(query), 100)
+    chunks = r.backend.chunks([i for i, _ in found])
+    return {chunks[i].chunk_id: score for i, score in found}
+
+
+def test_bm25_matches_the_embedded_index_with_the_corpus_dictionary_and_bigrams(
+    tmp_path, embedder, settings
+):
+    corpus = write_coinage_corpus(tmp_path / "corpus")
+    indexes = {}
+    for name, s in (("embedded", replace(settings, backend="embedded")), ("milvus", settings)):
+        build_index([corpus], tmp_path / name, s, embedder=embedder, progress=False)
+        indexes[name] = Retriever.open(tmp_path / name, s, embedder=embedder)
+    embedded, milvus = indexes["embedded"], indexes["milvus"]
+    assert milvus.backend.analyzer == embedded.backend.analyzer
+    assert "趴改躺" in milvus.backend.analyzer.words
+    ratios = []
+    # A quoted coinage, a bigram-only match (减成: jieba cuts 双减/成果), plain words.
+    for query in ("趴改躺", "减成", "学生午休", "课后服务", "让学生躺着睡"):
+        e, m = bm25_by_chunk(embedded, query), bm25_by_chunk(milvus, query)
+        assert set(m) == set(e) and e, query
+        ratios += [m[c] / e[c] for c in e]
+        assert texts(milvus.search(query, k=1, mode="bm25")) == texts(
+            embedded.search(query, k=1, mode="bm25")
+        )
+    # The same tokens everywhere: Milvus's BM25 is the embedded score times one constant.
+    assert max(ratios) == pytest.approx(min(ratios), rel=1e-4)
+    assert texts(milvus.search("趴改躺", k=1, mode="bm25"))[0].startswith("1.推行“趴改躺”")
+    assert texts(milvus.search("减成", k=1, mode="bm25"))[0].startswith("2.巩固双减成果")
+    for r in indexes.values():
+        r.close()
+
+    # An update keeps the stored dictionary and adds the new file's quoted terms.
+    (corpus / "n.txt").write_text("新方案\n\n1.推广“一校一案”，每校一策。\n", encoding="utf-8")
+    build_index([corpus], tmp_path / "milvus", settings, embedder=embedder, progress=False)
+    r = Retriever.open(tmp_path / "milvus", settings, embedder=embedder)
+    assert {"趴改躺", "一校一案"} <= set(r.backend.analyzer.words)
+    assert texts(r.search("一校一案", k=1, mode="bm25"))[0].startswith("1.推广“一校一案”")
+    assert texts(r.search("趴改躺", k=1, mode="bm25"))[0].startswith("1.推行“趴改躺”")
+    r.close()
+
+
+def test_an_index_of_the_older_layout_must_be_rebuilt(built, embedder, settings):
+    corpus, index_dir = built
+    r = Retriever.open(index_dir, settings, embedder=embedder)
+    client, state = r.backend._client, r.backend._state
+    # Make it look like a layout-1 index: the chunks under the old name, no layout in the header.
+    legacy = state.collection.replace("_chunks_l2_", "_chunks_")
+    client.release_collection(state.collection)
+    client.rename_collection(state.collection, legacy)
+    key = f"version:{state.version}"
+    row = client.query(r.backend._t.catalog, filter=f'key == "{key}"', output_fields=["*"])[0]
+    header = json.loads(row["data"])
+    header.pop("layout")
+    header["collection"] = legacy
+    client.upsert(r.backend._t.catalog, [{**row, "data": json.dumps(header, ensure_ascii=False)}])
+    r.close()
+
+    with pytest.raises(IndexMismatchError, match=r"older policy-assistant.*--rebuild"):
+        Retriever.open(index_dir, settings, embedder=embedder)
+    # `assistant index` (no --rebuild needed) rebuilds it and drops the old collection.
+    report = build_index([corpus], index_dir, settings, embedder=embedder, progress=False)
+    assert sorted(report.added) == sorted([A, B, C]) and not report.failed
+    r = Retriever.open(index_dir, settings, embedder=embedder)
+    assert r.search("双减成果", k=1, mode="bm25")[0].chunk.doc.file == A
+    assert len(r) == ITEMS + 4 and len(r.phrase_search("巩固“双减”成果", k=100)) == ITEMS
+    assert legacy not in r.backend._client.list_collections()
+    r.close()
 
 
 def test_phrase_search_is_exact_with_percent_and_underscore(built, embedder, settings):
@@ -282,10 +376,11 @@ def test_a_killed_update_leaves_the_previous_version_answering(built, embedder, 
         "from pathlib import Path\n"
         "from assistant.config import Settings\n"
         "from assistant.search import Retriever\n"
-        "from assistant.search.backends.milvus import MilvusWriter\n"
+        "from assistant.search.backends import milvus\n"
+        "milvus.BUFFER_ROWS = 1  # rows go into Milvus before the kill\n"
         "from assistant.search.passage import stored_chunk\n"
         "index_dir, settings = Path(sys.argv[1]), Settings(backend='milvus')\n"
-        "w = MilvusWriter(index_dir, settings)\n"
+        "w = milvus.MilvusWriter(index_dir, settings)\n"
         "w.delete_file('b.txt')\n"
         "from assistant.records import Chunk, DocumentMeta\n"
         "doc = DocumentMeta(doc_id='z', file='z.txt', source_path='z.txt', title='z')\n"
