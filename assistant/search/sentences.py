@@ -42,7 +42,7 @@ class SentenceVectors:
     """Sentence vectors per chunk id, embedded on first use and kept (least recently used
     chunks are dropped beyond ``max_chunks``)."""
 
-    def __init__(self, embedder: Embedder, max_chunks: int = 20_000) -> None:
+    def __init__(self, embedder: Embedder, max_chunks: int = 5_000) -> None:
         self.embedder = embedder
         self.max_chunks = max_chunks
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
