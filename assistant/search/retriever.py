@@ -8,7 +8,8 @@ once. Filters (year or year range, region, document, file) restrict both retriev
 ranking, and ``per_doc`` keeps at most N hits per document.
 
 ``Hit.score`` is the fused score in hybrid mode (convex: the number of the query's verbatim
-keys the item contains plus a weighted score in [0, 1]; or the RRF score) and the retriever's
+keys the item contains plus a weighted score in [0, 1], plus the best-sentence evidence when
+``settings.sentence_weight`` is set; or the RRF score) and the retriever's
 raw score (cosine or BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each
 retriever's candidate list (None when outside it) and ``Hit.scores`` the raw scores of both
 retrievers where computed.

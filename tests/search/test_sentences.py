@@ -72,11 +72,13 @@ def test_sentence_vectors_are_embedded_once_per_item(retriever, monkeypatch):
 
 
 @pytest.mark.slow
-def test_off_by_default(retriever):
+def test_off_by_default_embeds_no_sentences(retriever, monkeypatch):
     off = Retriever(retriever.index_dir, retriever.backend, replace(retriever.settings,
                     sentence_weight=0.0), retriever.embedder())  # fmt: skip
-    off.search(QUERY, k=3)
-    assert off._sentences is None
+    monkeypatch.setattr(
+        off.embedder(), "embed_passages", lambda *a, **kw: pytest.fail("sentences embedded")
+    )
+    assert off.search("学校食堂的饭菜要安全", k=3)
 
 
 def test_item_sentences_drop_fragments_and_normalize():
