@@ -38,6 +38,9 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    # Best-sentence evidence in convex fusion (assistant.search.sentences); 0 = off. It embeds
+    # the sentences of each query's first candidates (kept per chunk in the process).
+    sentence_weight: float = 0.0
     # Vector index: "auto" (exact below hnsw_threshold vectors, HNSW from there), "flat", "hnsw"
     dense_index: str = "auto"
     hnsw_threshold: int = 50_000

@@ -12,6 +12,7 @@ even are dev and odd are test (``--n`` of each, in hash order), so dev and test 
     python eval/tune_fusion.py --policy-index DIR --beir-index DIR --beir ../shared/... \\
         --split dev --grid          # choose weights on dev
     python eval/tune_fusion.py ... --split test   # report test once, with the chosen weights
+    python eval/tune_fusion.py ... --sentences 0.5  # also the best-sentence re-ranking
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import json
 import pickle
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -36,6 +37,7 @@ from assistant.records import Chunk, Hit
 from assistant.search.documents import rank_documents
 from assistant.search.fusion import Candidates, FusionWeights, convex_fusion, weighted_rrf
 from assistant.search.retriever import Retriever
+from assistant.search.sentences import SENTENCE_TOP, with_sentence_evidence
 
 DEPTH = 150  # as in `assistant eval` (30 hits fetched → 5 × 30 candidates per channel)
 
@@ -49,6 +51,7 @@ class Gathered:
     units: dict[str, dict[int, list[str]]]  # query → row → relevance units
     chunks: dict[str, dict[int, Chunk]]  # query → row → chunk
     files: dict[str, set[str]]  # query → files of its grade-2 labels (policy set only)
+    sentences: dict[str, dict[int, float]] = field(default_factory=dict)  # --sentences only
 
 
 def beir_half(qids: list[str], split: str, n: int) -> list[str]:
@@ -67,43 +70,60 @@ def gather(
     units_of: Callable[[str, Chunk], list[str]],
     types: dict[str, str] | None = None,
     files: dict[str, set[str]] | None = None,
+    sentences: bool = False,
 ) -> Gathered:
     cands: dict[str, Candidates] = {}
     units: dict[str, dict[int, list[str]]] = {}
     kept: dict[str, dict[int, Chunk]] = {}
+    best: dict[str, dict[int, float]] = {}
     for qid, text in tqdm(queries.items(), desc=name, leave=False, file=sys.stderr):
         c, chunks = retriever.candidates(text, depth=DEPTH)
         cands[qid] = c
         units[qid] = {row: units_of(qid, chunks[row]) for row in c.rows}
         kept[qid] = chunks
-    return Gathered(name, qrels, types or {}, cands, units, kept, files or {})
+        if sentences:  # the head of the product's fusion, as Retriever.search re-ranks it
+            top = [r for r, _ in convex_fusion(c, retriever.fusion_weights)[:SENTENCE_TOP]]
+            best[qid] = retriever.sentence_scores(retriever.query_vector(text), top)
+    return Gathered(name, qrels, types or {}, cands, units, kept, files or {}, best)
 
 
-def document_hit1(g: Gathered, how: str, w: FusionWeights) -> dict[str, float]:
+def document_hit1(g: Gathered, how: str, w: FusionWeights, sw: float = 0.0) -> dict[str, float]:
     """Share of queries whose first item / first ranked document is in a labelled file."""
     item = docs = 0
     for q, c in g.cands.items():
-        fused = rank(c, how, w)
+        fused = rank(c, how, w, g.sentences.get(q), sw)
         if not fused:
             continue
-        hits = [Hit(chunk=g.chunks[q][r], score=s) for r, s in scored(c, how, w)[:50]]
+        hits = [
+            Hit(chunk=g.chunks[q][r], score=s)
+            for r, s in scored(c, how, w, g.sentences.get(q), sw)[:50]
+        ]
         item += any(same_file(f, g.chunks[q][fused[0]]) for f in g.files[q])
         top = rank_documents(hits)
         docs += bool(top) and any(same_file(f, top[0].hits[0].chunk) for f in g.files[q])
     return {"item_hit@1": item / len(g.cands), "document_hit@1": docs / len(g.cands)}
 
 
-def scored(c: Candidates, how: str, w: FusionWeights) -> list[tuple[int, float]]:
-    """(row, score) best first, scores positive, for document aggregation."""
+def scored(
+    c: Candidates, how: str, w: FusionWeights, best: dict[int, float] | None = None, sw: float = 0.0
+) -> list[tuple[int, float]]:
+    """(row, score) best first, scores positive, for document aggregation (``sentences``: the
+    convex fusion re-ranked by the best-sentence cosines ``best`` with weight ``sw``)."""
     if how == "convex":
         return convex_fusion(c, w)
+    if how == "sentences":
+        return with_sentence_evidence(convex_fusion(c, w), best or {}, sw)
     if how == "rrf":
         return weighted_rrf({"dense": rank(c, "dense", w), "bm25": rank(c, "bm25", w)})
     key = c.dense if how == "dense" else c.lexical
     return [(r, key.get(r, 0.0)) for r in rank(c, how, w)]
 
 
-def rank(c: Candidates, how: str, w: FusionWeights) -> list[int]:
+def rank(
+    c: Candidates, how: str, w: FusionWeights, best: dict[int, float] | None = None, sw: float = 0.0
+) -> list[int]:
+    if how in ("convex", "sentences"):
+        return [r for r, _ in scored(c, how, w, best, sw)]
     by_dense = sorted(c.rows, key=lambda r: (-c.dense.get(r, 0.0), r))
     by_lex = [
         r for r in sorted(c.rows, key=lambda r: (-c.lexical.get(r, 0.0), r)) if c.lexical[r] > 0
@@ -114,12 +134,14 @@ def rank(c: Candidates, how: str, w: FusionWeights) -> list[int]:
         return by_lex
     if how == "rrf":
         return [r for r, _ in weighted_rrf({"dense": by_dense[:DEPTH], "bm25": by_lex[:DEPTH]})]
-    return [r for r, _ in convex_fusion(c, w)]
+    raise ValueError(how)
 
 
-def score(g: Gathered, how: str, w: FusionWeights, metrics=METRICS) -> tuple[dict, dict]:
+def score(
+    g: Gathered, how: str, w: FusionWeights, metrics=METRICS, sw: float = 0.0
+) -> tuple[dict, dict]:
     ranked = {
-        q: dedupe(u for r in rank(c, how, w)[:30] for u in g.units[q][r])
+        q: dedupe(u for r in rank(c, how, w, g.sentences.get(q), sw)[:30] for u in g.units[q][r])
         for q, c in g.cands.items()
     }
     mean, per_query = evaluate(g.qrels, ranked, metrics)
@@ -148,6 +170,13 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=300, help="BEIR queries per split")
     ap.add_argument("--grid", action="store_true", help="search the weights (dev only)")
     ap.add_argument("--cache", type=Path, help="keep the gathered candidates in this file")
+    ap.add_argument(
+        "--sentences",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="also gather best-sentence cosines and report `sentences` (weight W; slow)",
+    )
     args = ap.parse_args()
     if args.grid and args.split != "dev":
         ap.error("weights are chosen on dev only")
@@ -170,6 +199,7 @@ def main() -> int:
             lambda qid, c: units_for(by_id[qid], c),
             {q.id: q.type for q in qs},
             {q.id: {p.file for p in q.relevant if p.grade >= 2} for q in qs},
+            sentences=args.sentences > 0,
         )  # fmt: skip
     )
     retriever.close()
@@ -184,6 +214,7 @@ def main() -> int:
                 {q: ds.queries[q] for q in ids},
                 {q: ds.qrels[q] for q in ids},
                 lambda _q, c: [c.doc.doc_id],
+                sentences=args.sentences > 0,
             )  # fmt: skip
         )
         r.close()
@@ -196,23 +227,45 @@ def main() -> int:
 
 def report(sets: list[Gathered], chosen: FusionWeights, args: argparse.Namespace) -> int:
     if args.grid:
+        # Hybrid must not lose to its own parts: weightings that keep it at or above the better
+        # single channel on every set come first, then the best mean nDCG@10 over the sets.
+        parts = [
+            max(
+                score(g, how, chosen, ("ndcg@10", "hit@1"))[0]["ndcg@10"]
+                for how in ("bm25", "dense")
+            )
+            for g in sets
+        ]
+        grid = [
+            FusionWeights(dense=1.0, lexical=lx, dense_span=span)
+            for lx in (0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 1.25, 1.5)
+            for span in (0.0, 0.05, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3)
+        ]
         results = []
-        for lx in (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0):
-            w = FusionWeights(dense=1.0, lexical=lx)
+        for w in grid:
             vals = [score(g, "convex", w, ("ndcg@10", "hit@1"))[0]["ndcg@10"] for g in sets]
-            results.append((sum(vals) / len(vals), vals, w))
-        results.sort(key=lambda t: -t[0])
-        for mean, vals, w in results[:10]:
-            print(f"{mean:.4f} {[round(v, 4) for v in vals]} {asdict(w)}")
-        chosen = results[0][2]
-    out = {"split": args.split, "weights": asdict(chosen), "sets": {}}
+            margin = min(v - p for v, p in zip(vals, parts, strict=True))
+            results.append((margin >= 0, sum(vals) / len(vals), margin, vals, w))
+        results.sort(key=lambda t: (not t[0], -t[1]))
+        for _, mean, margin, vals, w in results[:10]:
+            print(f"{mean:.4f} margin {margin:+.4f} {[round(v, 4) for v in vals]} {asdict(w)}")
+        chosen = results[0][4]
+        if args.sentences > 0:
+            for sw in (0.1, 0.25, 0.5, 0.75, 1.0):
+                vals = [
+                    score(g, "sentences", chosen, ("ndcg@10", "hit@1"), sw)[0]["ndcg@10"]
+                    for g in sets
+                ]
+                print(f"sentences {sw}: {sum(vals) / len(vals):.4f} {[round(v, 4) for v in vals]}")
+    out = {"split": args.split, "weights": asdict(chosen), "sentences": args.sentences, "sets": {}}
+    hows = ("bm25", "dense", "rrf", "convex") + (("sentences",) if args.sentences > 0 else ())
     for g in sets:
         out["sets"][g.name] = {}
-        for how in ("bm25", "dense", "rrf", "convex"):
-            mean, by_type = score(g, how, chosen)
+        for how in hows:
+            mean, by_type = score(g, how, chosen, sw=args.sentences)
             out["sets"][g.name][how] = {"n": len(g.qrels), **mean, "by_type": by_type}
             if g.files:
-                out["sets"][g.name][how].update(document_hit1(g, how, chosen))
+                out["sets"][g.name][how].update(document_hit1(g, how, chosen, args.sentences))
     print(json.dumps(out, ensure_ascii=False, indent=1))
     return 0
 

@@ -79,6 +79,15 @@ def by_type_table(ds: DatasetResult, metric: str = "ndcg@10") -> list[str]:
     return lines
 
 
+def _fusion(s: dict) -> str:
+    if s.get("fusion", "rrf") == "rrf":  # runs saved before convex fusion have no "fusion"
+        return f"RRF k={s.get('rrf_k')}, weights dense {s.get('dense_weight')} / " + (
+            f"bm25 {s.get('bm25_weight')}"
+        )
+    sentences = s.get("sentence_weight") or 0
+    return "convex" + (f", best-sentence evidence weight {sentences}" if sentences else "")
+
+
 def render_markdown(run: RunResult) -> str:
     s = run.settings
     lines = [
@@ -86,8 +95,7 @@ def render_markdown(run: RunResult) -> str:
         "",
         f"- created: {run.created}",
         f"- embedding model: {s.get('embed_model')} ({s.get('embed_backend')})",
-        f"- hybrid fusion: RRF k={s.get('rrf_k')}, weights dense {s.get('dense_weight')} / "
-        f"bm25 {s.get('bm25_weight')}",
+        f"- hybrid fusion: {_fusion(s)}",
     ]
     if run.command:
         lines.append(f"- command: `{run.command}`")

@@ -343,6 +343,8 @@ def run_evaluation(
         settings={
             "embed_model": embedder.model_name,
             "embed_backend": getattr(embedder, "backend", settings.embed_backend),
+            "fusion": settings.fusion,
+            "sentence_weight": settings.sentence_weight,
             "rrf_k": settings.rrf_k,
             "dense_weight": settings.dense_weight,
             "bm25_weight": settings.bm25_weight,

@@ -1,9 +1,13 @@
 """Small pure functions that turn per-retriever rankings into one list.
 
 Convex fusion (the hybrid default) keeps score gaps: each channel's scores over the candidate
-set are put on [0, 1] (dense cosine min-max, BM25 divided by its best) and summed with weights
-chosen on the dev queries (eval/tune_fusion.py); candidates that contain the query, or a quoted
-part of it, verbatim form a tier above the rest.
+set are put on [0, 1] (BM25 divided by its best; dense cosine min-max, but over at least
+``dense_span`` of cosine) and summed with weights chosen on the dev queries
+(eval/tune_fusion.py); candidates that contain the query, or a quoted part of it, verbatim form
+a tier above the rest. The span floor makes the weighting per query: the embedding model puts
+most passages within a narrow band of cosine, and when a query's candidates all sit in that
+band the dense channel is unsure, so its small differences count for less than BM25's; when
+its candidates spread wide, it speaks with its full weight.
 
 Weighted reciprocal rank fusion (Cormack et al., 2009): a candidate scores
 ``sum(weight_r / (k + rank_r))`` over the retrievers that ranked it (ranks start at 1), so
@@ -55,10 +59,12 @@ def weighted_rrf(
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """Weights of the convex fusion."""
+    """Weights of the convex fusion (``dense_span``: the least cosine range that min-max
+    scaling of the dense scores stretches to [0, 1])."""
 
     dense: float = 1.0
-    lexical: float = 1.0
+    lexical: float = 0.5
+    dense_span: float = 0.15
 
 
 @dataclass
@@ -71,13 +77,16 @@ class Candidates:
     verbatim: dict[int, int] = field(default_factory=dict)  # verbatim query keys contained
 
 
-def unit_scale(values: Mapping[int, float], *, minmax: bool) -> dict[int, float]:
-    """Scores put on [0, 1]: min-max, or divided by the largest (0 stays 0)."""
+def unit_scale(
+    values: Mapping[int, float], *, minmax: bool, min_span: float = 0.0
+) -> dict[int, float]:
+    """Scores put on [0, 1]: min-max (a range narrower than ``min_span`` is divided by
+    ``min_span``, so the best gets less than 1), or divided by the largest (0 stays 0)."""
     if not values:
         return {}
     hi = max(values.values())
     lo = min(values.values()) if minmax else 0.0
-    span = hi - lo
+    span = max(hi - lo, min_span if minmax else 0.0)
     if span <= 0:
         return {i: (1.0 if v > 0 or minmax else 0.0) for i, v in values.items()}
     return {i: max(0.0, (v - lo) / span) for i, v in values.items()}
@@ -85,7 +94,7 @@ def unit_scale(values: Mapping[int, float], *, minmax: bool) -> dict[int, float]
 
 def convex_fusion(c: Candidates, w: FusionWeights) -> list[tuple[int, float]]:
     """``[(id, score)]`` best first: verbatim tier, then the weighted sum (scaled to [0, 1])."""
-    dense = unit_scale(c.dense, minmax=True)
+    dense = unit_scale(c.dense, minmax=True, min_span=w.dense_span)
     lexical = unit_scale(c.lexical, minmax=False)
     total = (w.dense if dense else 0.0) + (w.lexical if lexical else 0.0) or 1.0
     out = []

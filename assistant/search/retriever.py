@@ -8,7 +8,8 @@ once. Filters (year or year range, region, document, file) restrict both retriev
 ranking, and ``per_doc`` keeps at most N hits per document.
 
 ``Hit.score`` is the fused score in hybrid mode (convex: the number of the query's verbatim
-keys the item contains plus a weighted score in [0, 1]; or the RRF score) and the retriever's
+keys the item contains plus a weighted score in [0, 1], plus the best-sentence evidence when
+``settings.sentence_weight`` is set; or the RRF score) and the retriever's
 raw score (cosine or BM25) in a single mode; ``Hit.ranks`` gives the 1-based rank in each
 retriever's candidate list (None when outside it) and ``Hit.scores`` the raw scores of both
 retrievers where computed.
@@ -39,6 +40,7 @@ from assistant.search.fusion import (
     weighted_rrf,
 )
 from assistant.search.passage import phrase_key
+from assistant.search.sentences import SENTENCE_TOP, SentenceVectors, with_sentence_evidence
 from assistant.search.store import Manifest, check_model
 from assistant.text import load_jieba_dictionary, normalize
 
@@ -86,6 +88,7 @@ class Retriever:
         self._embedder_lock = threading.Lock()
         self.versions = find_versions(m for m, _ in backend.documents())
         self.fusion_weights = FusionWeights()
+        self._sentences: SentenceVectors | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -183,6 +186,9 @@ class Retriever:
         if mode == "hybrid" and self.settings.fusion == "convex":
             cands = self._candidates(query, rankings, raw, qvec, lexical)
             fused = convex_fusion(cands, self.fusion_weights)
+            if self.settings.sentence_weight > 0 and qvec is not None:
+                best = self.sentence_scores(qvec, [row for row, _ in fused[:SENTENCE_TOP]])
+                fused = with_sentence_evidence(fused, best, self.settings.sentence_weight)
         elif mode == "hybrid":
             weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
             fused = weighted_rrf(rankings, weights, k=self.settings.rrf_k)
@@ -232,7 +238,7 @@ class Retriever:
             rankings["bm25"] = [i for i, _ in found]
             raw["bm25"] = dict(found)
         if mode in ("hybrid", "dense"):
-            qvec = self.embedder().embed_queries([normalize(query)])[0]
+            qvec = self.query_vector(query)
             found = self.backend.dense_search(qvec, depth, filters)
             rankings["dense"] = [i for i, _ in found]
             raw["dense"] = dict(found)
@@ -246,6 +252,17 @@ class Retriever:
         rankings, raw, qvec, lexical = self._channels(query, "hybrid", depth, filters)
         cands = self._candidates(query, rankings, raw, qvec, lexical)
         return cands, self.backend.chunks(cands.rows)
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding, as the dense channel uses it."""
+        return self.embedder().embed_queries([normalize(query)])[0]
+
+    def sentence_scores(self, query_vec: np.ndarray, rows: list[int]) -> dict[int, float]:
+        """Each row's best-sentence cosine with the query (``sentences.SentenceVectors``, kept
+        for this retriever's lifetime)."""
+        if self._sentences is None:
+            self._sentences = SentenceVectors(self.embedder())
+        return self._sentences.best_cosine(query_vec, self.backend.chunks(rows))
 
     def lexical_query(self, query: str) -> LexicalQuery:
         """The keyword query, tokenized as this index's keyword channel was."""

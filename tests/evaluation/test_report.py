@@ -108,3 +108,11 @@ def test_write_run_saves_report_chart_and_loadable_results(tmp_path):
     assert loaded.datasets[0].configs[1].metrics == run.datasets[0].configs[1].metrics
     assert loaded.datasets[1].answering.refusal_accuracy == 0.5
     assert compare_runs(loaded, run)[1] == []
+
+
+def test_markdown_names_the_fusion_the_run_used():
+    run = make_run("r", 0.6, 0.7)
+    run.settings.update(fusion="convex", sentence_weight=0.5)
+    assert "- hybrid fusion: convex, best-sentence evidence weight 0.5" in render_markdown(run)
+    run.settings.update(fusion="rrf", rrf_k=60, dense_weight=1.0, bm25_weight=1.0)
+    assert "- hybrid fusion: RRF k=60, weights dense 1.0 / bm25 1.0" in render_markdown(run)

@@ -85,8 +85,25 @@ def test_verbatim_candidates_form_a_tier_above_the_rest():
     assert [r for r, _ in convex_fusion(c, FusionWeights())] == [3, 2, 1]
 
 
+def test_an_unsure_dense_channel_counts_for_less_than_a_confident_one():
+    # BM25 prefers 2 over 1 the same way in both queries. When the dense cosines of the
+    # candidates sit in a narrow band (the model cannot tell them apart), BM25's order wins;
+    # when dense separates its candidates widely, its preference for 1 wins.
+    lexical = {1: 5.0, 2: 8.0, 3: 0.0}
+    unsure = Candidates(rows=[1, 2, 3], dense={1: 0.84, 2: 0.82, 3: 0.80}, lexical=lexical)
+    sure = Candidates(rows=[1, 2, 3], dense={1: 0.90, 2: 0.62, 3: 0.60}, lexical=lexical)
+    w = FusionWeights()
+    assert convex_fusion(unsure, w)[0][0] == 2
+    assert convex_fusion(sure, w)[0][0] == 1
+    # without the span floor plain min-max stretches the narrow band and dense wins there too
+    assert convex_fusion(unsure, FusionWeights(dense_span=0.0))[0][0] == 1
+
+
 def test_unit_scale():
     assert unit_scale({1: 2.0, 2: 4.0}, minmax=True) == {1: 0.0, 2: 1.0}
     assert unit_scale({1: 2.0, 2: 4.0}, minmax=False) == {1: 0.5, 2: 1.0}
     assert unit_scale({1: 0.0}, minmax=False) == {1: 0.0}
     assert unit_scale({}, minmax=True) == {}
+    assert unit_scale({1: 0.80, 2: 0.85}, minmax=True, min_span=0.1) == pytest.approx(
+        {1: 0.0, 2: 0.5}
+    )
