@@ -111,8 +111,8 @@ def subset_spec(full: dict) -> tuple[dict, list[int]] | None:
     spec = dict(full)
     spec["model"] = dict(model, vocab=[vocab[i] for i in keep], unk_id=new_id.get(unk, unk))
     spec["added_tokens"] = [dict(t, id=new_id[t["id"]]) for t in full.get("added_tokens", [])]
-    processor = full.get("post_processor") or {}
-    if any(new_id[i] != i for t in processor.get("special_tokens", {}).values() for i in t["ids"]):
+    template = (full.get("post_processor") or {}).get("special_tokens", {})
+    if any(new_id.get(i) != i for token in template.values() for i in token["ids"]):
         return None  # the template's ids would need rewriting; keep it simple and exact
     return spec, keep
 
