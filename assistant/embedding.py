@@ -49,7 +49,7 @@ MAX_SEQ_LENGTH = 512
 # long passages is kept small (peak memory), a batch of short ones large.
 TOKENIZE_GROUP = 256
 BATCH_SIZE = 32
-TOKEN_BUDGET = 4096
+TOKEN_BUDGET = 2048
 # Query instruction of the BAAI bge-*-zh models (passages get no prefix).
 BGE_ZH_QUERY_PROMPT = "为这个句子生成表示以用于检索相关文章："
 _E5_NAME = re.compile(r"(?:^|[/_.-])(?:multilingual-)?e5(?:[-_.]|$)", re.IGNORECASE)
