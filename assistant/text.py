@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def load_jieba_dictionary(cache_dir: Path) -> None:
                 words = saved["words"].tobytes().decode("utf-8").split("\n")
                 freq = dict(zip(words, saved["freq"].tolist(), strict=True))
                 total = int(saved["total"])
-        except (OSError, ValueError, KeyError, UnicodeDecodeError):  # first use, or damaged
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or damaged
             dt.initialize()
             with contextlib.suppress(OSError):
                 _save_jieba_dictionary(path, dt.FREQ, dt.total)
