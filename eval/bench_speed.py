@@ -331,14 +331,12 @@ def cold_search(index_dir: Path, query: str, runs: int = 3) -> dict:
 def cold_serve(index_dir: Path, query: str) -> dict:
     """`assistant serve --no-update` in a new process: seconds until its page answers HTTP, and
     until a first search through the named API has come back."""
-    import socket
     import urllib.request
 
+    from bench_serve import free_port  # eval/, beside this script
     from gradio_client import Client
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     cmd = [sys.executable, "-m", "assistant", "serve", "--no-update", "--index-dir", str(index_dir)]
     started = time.perf_counter()
