@@ -1,4 +1,5 @@
-"""Content hashes of files (what the index and the model cache compare to tell a change)."""
+"""Content hashes: of files (what the index and the model cache compare to tell a change) and
+of strings (stable keys and names)."""
 
 from __future__ import annotations
 
@@ -13,3 +14,8 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def text_sha256(text: str) -> str:
+    """Hex SHA-256 of a string's UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -11,9 +11,9 @@ from 0.815 to 0.846. Citations always show the original ``Chunk.text``; this str
 
 from __future__ import annotations
 
-import hashlib
 import re
 
+from assistant.hashing import text_sha256
 from assistant.records import Chunk
 from assistant.search.analysis import Analyzer
 from assistant.search.store import StoredChunk
@@ -40,7 +40,7 @@ def passage_tokens(text: str) -> list[str]:
 
 def passage_hash(text: str) -> str:
     """Key under which a passage's vector is reused across builds."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return text_sha256(text)
 
 
 def phrase_key(text: str) -> str:

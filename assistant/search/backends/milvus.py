@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
-import hashlib
 import json
 import logging
 import re
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from assistant.config import Settings
+from assistant.hashing import text_sha256
 from assistant.records import Chunk, DocumentMeta
 from assistant.search.analysis import RECIPE as ANALYSIS_RECIPE
 from assistant.search.analysis import Analyzer
@@ -90,7 +90,7 @@ class MilvusLiteBusyError(IndexLockedError, MilvusUnavailableError):
 def lex_word(token: str) -> str:
     """``token`` as one lower-case ASCII word that Milvus's standard tokenizer keeps whole: "w"
     and 16 hex digits (64 bits) of its SHA-256."""
-    return "w" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+    return "w" + text_sha256(token)[:16]
 
 
 def lex_text(tokens: Iterable[str]) -> str:
@@ -160,7 +160,7 @@ def target(index_dir: Path, settings: Settings) -> Target:
     name = Path(index_dir).resolve().name or "index"
     safe = re.sub(r"[^A-Za-z0-9_]", "_", name)
     if safe != name:  # keep names that differ only in non-ASCII characters apart
-        safe += "_" + hashlib.sha256(name.encode()).hexdigest()[:8]
+        safe += "_" + text_sha256(name)[:8]
     return Target(uri=uri, token=settings.milvus_token or "", prefix=f"pa_{safe}", lite=lite)
 
 
@@ -396,7 +396,7 @@ def doc_key(rel: str, doc_id: str) -> str:
 
 def _row_key(kind: str, version: int, name: str) -> str:
     """A catalog primary key. Hashed: pymilvus pages through string keys without escaping them."""
-    return f"{kind}:{version}:{hashlib.sha256(name.encode('utf-8')).hexdigest()[:32]}"
+    return f"{kind}:{version}:{text_sha256(name)[:32]}"
 
 
 @dataclass(frozen=True)
