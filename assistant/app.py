@@ -283,6 +283,7 @@ def build_app(live: LiveIndex, uploads: UploadQueue | None = None) -> gr.Blocks:
                     interactive=False,
                     elem_id="documents",
                     label="已索引的文件",
+                    show_search="search",
                     wrap=True,
                     column_widths=["26%", "10%", "7%", "6%", "16%", "27%", "8%"],
                 )
