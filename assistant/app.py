@@ -1,12 +1,13 @@
 """The Gradio app: Chat (cited answers), Precedent (similar wordings) and Documents (upload).
 
 Thin over the Python API: the chat runs ``answering.pipeline.stream_answer`` (the same pipeline
-as ``assistant ask``), the precedent tab runs ``app_api.find_precedents``, and the documents tab
-lists ``Retriever.documents()`` and hands uploads to ``upload_queue.UploadQueue`` (processed in a
-background worker). A status line shows what the index is doing (``LiveIndex.status``), polled by
-a timer that also refreshes the document list and filters when a new generation is served. The
-named API for programs is ``app_api.PolicyApi``; the UI's own events are private. Text from
-documents and models reaches the chat through ``chat_text.chat_markdown``.
+as ``assistant ask``), the precedent tab runs ``search.precedents.find_precedents`` (as
+``assistant search --precedent``), and the documents tab lists ``Retriever.documents()`` and
+hands uploads to ``upload_queue.UploadQueue`` (processed in a background worker). A status line
+shows what the index is doing (``LiveIndex.status``), polled by a timer that also refreshes the
+document list and filters when a new generation is served. The named API for programs is
+``app_api.PolicyApi``; the UI's own events are private. Text from documents and models reaches
+the chat through ``chat_text.chat_markdown``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,19 @@ import gradio as gr
 from assistant.answering.extractive import locality
 from assistant.answering.pipeline import Delta, Notice, Retrieved, stream_answer
 from assistant.answering.terms import QueryTerm, query_terms
-from assistant.app_api import PolicyApi, find_precedents, forget_gradio_upload
-from assistant.cards import COPY_JS, CSS, citation_cards, evidence_cards, precedent_results
+from assistant.app_api import PolicyApi, forget_gradio_upload
+from assistant.cards import (
+    COPY_JS,
+    CSS,
+    citation_cards,
+    evidence_cards,
+    precedent_results,
+    precedent_terms,
+)
 from assistant.chat_text import chat_markdown
 from assistant.live_index import IndexNotReadyError, LiveIndex
 from assistant.records import Answer
+from assistant.search.precedents import find_precedents
 from assistant.upload_queue import UploadQueue
 from assistant.uploads import ALLOWED_SUFFIXES
 
@@ -167,10 +176,10 @@ def precedent_search(live: LiveIndex, phrase: str) -> str:
     if not phrase:
         return '<p class="empty-note">请粘贴一句话或一个短语。</p>'
     try:
-        semantic, exact, terms = find_precedents(live.retriever, phrase)
+        found = find_precedents(live.retriever, phrase)
     except IndexNotReadyError:
         return f'<p class="empty-note">{html.escape(live.status().text)}</p>'
-    return precedent_results(semantic, exact, terms)
+    return precedent_results(found.similar, found.exact, precedent_terms(phrase))
 
 
 # ----------------------------------------------------------------------------- documents

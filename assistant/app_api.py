@@ -15,15 +15,11 @@ import gradio as gr
 from gradio.data_classes import FileData
 
 from assistant.answering.pipeline import answer
-from assistant.answering.terms import QueryTerm, query_terms
 from assistant.live_index import IndexNotReadyError, LiveIndex
-from assistant.records import Hit
+from assistant.search.precedents import find_precedents
 from assistant.search.retriever import MODES, Retriever, SearchFilters
-from assistant.text import normalize
 from assistant.upload_queue import UploadQueue
 
-PRECEDENT_SEMANTIC_K = 8
-PRECEDENT_EXACT_K = 20
 MAX_K = 100
 
 
@@ -58,17 +54,6 @@ class IndexStatusResult(TypedDict):
     generation: str
     files: int
     chunks: int
-
-
-def find_precedents(r: Retriever, phrase: str) -> tuple[list[Hit], list[Hit], list[QueryTerm]]:
-    """(similar wordings one per document, exact occurrences, terms to mark) for ``phrase``."""
-    semantic = r.search(phrase, k=PRECEDENT_SEMANTIC_K, mode="hybrid", per_doc=1)
-    exact = r.phrase_search(phrase, k=PRECEDENT_EXACT_K)
-    exact_ids = {h.chunk.chunk_id for h in exact}
-    semantic = [h for h in semantic if h.chunk.chunk_id not in exact_ids]
-    # Mark the informative words for similar wordings and the whole phrase for exact matches.
-    terms = [*query_terms(phrase), QueryTerm(normalize(phrase).lower(), 1.0)]
-    return semantic, exact, terms
 
 
 class PolicyApi:
@@ -117,8 +102,11 @@ class PolicyApi:
         """Where other documents use this wording (exact) or a similar one (one per document)."""
         if not phrase.strip():
             raise gr.Error("phrase is empty")
-        similar, exact, _ = find_precedents(self._retriever(), phrase.strip())
-        return {"exact": [h.to_dict() for h in exact], "similar": [h.to_dict() for h in similar]}
+        found = find_precedents(self._retriever(), phrase.strip())
+        return {
+            "exact": [h.to_dict() for h in found.exact],
+            "similar": [h.to_dict() for h in found.similar],
+        }
 
     def upload(self, file: FileData) -> UploadStatus:
         """Add a document (gradio_client.handle_file(path)); returns at once with a job to poll

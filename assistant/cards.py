@@ -18,9 +18,9 @@ from assistant.answering.extractive import (
     locality,
     split_sentences,
 )
-from assistant.answering.terms import QueryTerm
+from assistant.answering.terms import QueryTerm, query_terms
 from assistant.records import Citation, Hit, ocr_mark
-from assistant.text import to_halfwidth, to_simplified
+from assistant.text import normalize, to_halfwidth, to_simplified
 
 CSS = """
 .cite-cards, .precedents { display: flex; flex-direction: column; gap: 8px; }
@@ -179,6 +179,12 @@ def precedent_item(hit: Hit, terms: Sequence[QueryTerm], kind: str) -> str:
         f"复制全文</button>"
         f"</details>"
     )
+
+
+def precedent_terms(phrase: str) -> list[QueryTerm]:
+    """What precedent cards mark: the phrase's informative words and, for exact matches, the
+    whole phrase."""
+    return [*query_terms(phrase), QueryTerm(normalize(phrase).lower(), 1.0)]
 
 
 def precedent_results(

@@ -41,6 +41,9 @@ class Settings:
     # Best-sentence evidence in convex fusion (assistant.search.sentences); 0 = off. It embeds
     # the sentences of each query's first candidates (kept per chunk in the process).
     sentence_weight: float = 0.0
+    # The same evidence for precedent-wording search (a writer pastes one sentence), where a
+    # cold query's extra second is worth it
+    precedent_sentence_weight: float = 0.5
     # Vector index: "auto" (exact below hnsw_threshold vectors, HNSW from there), "flat", "hnsw"
     dense_index: str = "auto"
     hnsw_threshold: int = 50_000

@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="exact wording search (ignores script, width and line breaks)",
     )
     p.add_argument(
+        "--precedent",
+        action="store_true",
+        help="precedent wording for a sentence you want to write: passages containing it "
+        "verbatim, then similar wordings (one per document, matched sentence by sentence)",
+    )
+    p.add_argument(
         "--documents",
         action="store_true",
         help="list documents instead of passages (each scored by the evidence of its items)",
@@ -102,6 +108,18 @@ def format_document(n: int, doc: dict[str, Any]) -> str:
     return f"{head}\n    {doc['file']}   score {doc['score']:.4g}   items {labels}"
 
 
+def format_precedents(found: dict[str, list[dict[str, Any]]]) -> str:
+    out = []
+    for key, title, empty in (
+        ("exact", "完全相同的表述", "没有文件包含这段原文。"),
+        ("similar", "语义相近的表述（每份文件一条）", "没有找到相近的表述。"),
+    ):
+        hits = found[key]
+        body = "\n\n".join(format_hit(n, h) for n, h in enumerate(hits, start=1)) or empty
+        out.append(f"{title}（{len(hits)}）\n{body}")
+    return "\n\n".join(out)
+
+
 def _read_queries(path: Path) -> list[tuple[Any, str]]:
     out = []
     with open(path, encoding="utf-8") as fh:
@@ -120,6 +138,7 @@ def _read_queries(path: Path) -> list[tuple[Any, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from assistant.config import load_settings
+    from assistant.search.precedents import find_precedents
     from assistant.search.retriever import Retriever, SearchFilters
     from assistant.search.store import IndexMismatchError, IndexNotFoundError
 
@@ -148,11 +167,19 @@ def run(args: argparse.Namespace) -> int:
         superseded=args.versions == "all",
     )
 
-    if args.documents and (args.phrase or args.per_doc):
-        print("error: --documents cannot be combined with --phrase or --per-doc", file=sys.stderr)
+    given = [f"--{f}" for f in ("documents", "phrase", "precedent") if getattr(args, f)]
+    given += ["--per-doc"] if args.per_doc and given else []
+    if len(given) > 1:
+        print(f"error: {given[0]} cannot be combined with {given[1]}", file=sys.stderr)
         return 2
 
-    def hits_for(query: str) -> list[dict[str, Any]]:
+    def hits_for(query: str) -> Any:
+        if args.precedent:
+            found = find_precedents(retriever, query, filters=filters)
+            return {
+                "exact": [h.to_dict() for h in found.exact],
+                "similar": [h.to_dict() for h in found.similar],
+            }
         if args.documents:
             docs = retriever.search_documents(query, k=args.k, mode=args.mode, filters=filters)
             return [d.to_dict() for d in docs]
@@ -171,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
     hits = hits_for(args.query)
     if args.json:
         print(json.dumps(hits, ensure_ascii=False, indent=2))
+    elif args.precedent:
+        print(format_precedents(hits))
     elif not hits:
         print("no matching documents" if args.documents else "no matching passages")
     else:

@@ -171,7 +171,10 @@ class Retriever:
         mode: Mode = "hybrid",
         filters: SearchFilters | None = None,
         per_doc: int | None = None,
+        sentence_weight: float | None = None,
     ) -> list[Hit]:
+        """The ``k`` best items (``per_doc``: at most that many per document). ``sentence_weight``
+        overrides the setting of the same name for this query (best-sentence evidence)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         if per_doc is not None and per_doc < 1:
@@ -186,9 +189,11 @@ class Retriever:
         if mode == "hybrid" and self.settings.fusion == "convex":
             cands = self._candidates(query, rankings, raw, qvec, lexical)
             fused = convex_fusion(cands, self.fusion_weights)
-            if self.settings.sentence_weight > 0 and qvec is not None:
+            if sentence_weight is None:
+                sentence_weight = self.settings.sentence_weight
+            if sentence_weight > 0 and qvec is not None:
                 best = self.sentence_scores(qvec, [row for row, _ in fused[:SENTENCE_TOP]])
-                fused = with_sentence_evidence(fused, best, self.settings.sentence_weight)
+                fused = with_sentence_evidence(fused, best, sentence_weight)
         elif mode == "hybrid":
             weights = {"dense": self.settings.dense_weight, "bm25": self.settings.bm25_weight}
             fused = weighted_rrf(rankings, weights, k=self.settings.rrf_k)

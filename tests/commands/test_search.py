@@ -93,6 +93,19 @@ def test_phrase_search(search):
     assert [h["file"] for h in hits] == [TRAD] and hits[0]["ranks"] == {"phrase": 1}
 
 
+def test_precedent_lists_exact_occurrences_then_one_similar_wording_per_document(search):
+    found = hits_of(search, "持续巩固提升“双减”成效", "--precedent")
+    assert [h["file"] for h in found["exact"]] == [TRAD]
+    similar = found["similar"]
+    assert similar and len({h["doc_id"] for h in similar}) == len(similar)
+    assert found["exact"][0]["chunk_id"] not in {h["chunk_id"] for h in similar}
+    code, out, _ = search("持续巩固提升“双减”成效", "--precedent")
+    assert code == 0 and out.startswith("完全相同的表述（1）\n 1. ")
+    assert "语义相近的表述（每份文件一条）" in out
+    code, _, err = search("双减", "--precedent", "--phrase")
+    assert code == 2 and "--phrase cannot be combined with --precedent" in err
+
+
 def test_human_output_is_numbered_with_source_path_and_ranks(search):
     code, out, _ = search("各地如何落实双减", "--k", "3")
     assert code == 0
