@@ -7,7 +7,8 @@ before the clock starts), then measures:
   beside it the raw model encode throughput (``Embedder.embed_passages`` on a sample of the same
   passages, no index work), wall-clock and per CPU-second (the machine is shared: the CPU-second
   figure moves much less with other load);
-- query latency p50/p95 per mode (hybrid, dense, bm25, hybrid with per_doc=2, phrase search)
+- query latency p50/p95 per mode (hybrid, dense, bm25, hybrid with per_doc=2, phrase search,
+  precedent search the first time and once its candidates' sentences are kept)
   over the policy query set, after a warm-up query, with the model already loaded;
 - for HNSW segments: recall@10 of HNSW against exact search for the same query vectors, and the
   latency of the exact search beside it;
@@ -197,11 +198,20 @@ def _timed(fn, items) -> list[float]:
     return out
 
 
+def _latency(ms: list[float]) -> dict:
+    return {
+        "p50_ms": round(percentile(ms, 0.5), 1),
+        "p95_ms": round(percentile(ms, 0.95), 1),
+        "n": len(ms),
+    }
+
+
 def phase_query(index_dir: Path, queries: list[str], repeat: int) -> dict:
     import numpy as np
 
     from assistant.config import load_settings
     from assistant.search.fusion import top_k
+    from assistant.search.precedents import find_precedents
     from assistant.search.retriever import Retriever
     from assistant.text import normalize
 
@@ -213,28 +223,23 @@ def phase_query(index_dir: Path, queries: list[str], repeat: int) -> dict:
     retriever.search(queries[0], k=10)  # loads the model
     first_s = time.perf_counter() - t
     runs = queries * repeat
-    latency = {}
+    # precedent search embeds its candidates' sentences once per process: first time, then kept
+    precedent = lambda q: find_precedents(retriever, q)  # noqa: E731
+    ms = _timed(precedent, queries)
+    latency = {"precedent_first": _latency(ms)}
     for name, fn in {
         "hybrid": lambda q: retriever.search(q, k=10),
         "dense": lambda q: retriever.search(q, k=10, mode="dense"),
         "bm25": lambda q: retriever.search(q, k=10, mode="bm25"),
         "hybrid+per_doc2": lambda q: retriever.search(q, k=10, per_doc=2),
         "phrase": lambda q: retriever.phrase_search(q[:6], k=20),
+        "precedent": precedent,
     }.items():
-        ms = _timed(fn, runs)
-        latency[name] = {
-            "p50_ms": round(percentile(ms, 0.5), 1),
-            "p95_ms": round(percentile(ms, 0.95), 1),
-            "n": len(ms),
-        }
+        latency[name] = _latency(_timed(fn, runs))
     embedder = retriever.embedder()
     qvecs = embedder.embed_queries([normalize(q) for q in queries])
     ms = _timed(lambda q: embedder.embed_queries([normalize(q)]), queries)
-    latency["query_embedding_only"] = {
-        "p50_ms": round(percentile(ms, 0.5), 1),
-        "p95_ms": round(percentile(ms, 0.95), 1),
-        "n": len(ms),
-    }
+    latency["query_embedding_only"] = _latency(ms)
     out = {
         "open_s": round(open_s, 2),
         "first_query_s": round(first_s, 1),
@@ -434,7 +439,16 @@ def markdown(result: dict) -> str:
         f"| peak RSS build | {b['build_peak_rss_mb']:.0f} MB |",
     ]
     lat = q.get("latency", {})
-    for mode in ("hybrid", "dense", "bm25", "hybrid+per_doc2", "phrase", "query_embedding_only"):
+    for mode in (
+        "hybrid",
+        "dense",
+        "bm25",
+        "hybrid+per_doc2",
+        "phrase",
+        "precedent_first",
+        "precedent",
+        "query_embedding_only",
+    ):
         if mode in lat:
             rows.append(
                 f"| query {mode} p50 / p95 | {lat[mode]['p50_ms']} / {lat[mode]['p95_ms']} ms"

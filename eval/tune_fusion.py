@@ -13,6 +13,7 @@ even are dev and odd are test (``--n`` of each, in hash order), so dev and test 
         --split dev --grid          # choose weights on dev
     python eval/tune_fusion.py ... --split test   # report test once, with the chosen weights
     python eval/tune_fusion.py ... --sentences 0.5  # also the best-sentence re-ranking
+    python eval/tune_fusion.py ... --sentences 0.5 --per-doc 1  # as the precedent search ranks
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ from assistant.evaluation.metrics import METRICS, dedupe, evaluate
 from assistant.evaluation.runner import _safe_name
 from assistant.records import Chunk, Hit
 from assistant.search.documents import rank_documents
-from assistant.search.fusion import Candidates, FusionWeights, convex_fusion, weighted_rrf
+from assistant.search.fusion import (
+    Candidates,
+    FusionWeights,
+    convex_fusion,
+    diversify,
+    weighted_rrf,
+)
 from assistant.search.retriever import Retriever
 from assistant.search.sentences import SENTENCE_TOP, with_sentence_evidence
 
@@ -138,11 +145,19 @@ def rank(
 
 
 def score(
-    g: Gathered, how: str, w: FusionWeights, metrics=METRICS, sw: float = 0.0
+    g: Gathered,
+    how: str,
+    w: FusionWeights,
+    metrics=METRICS,
+    sw: float = 0.0,
+    per_doc: int | None = None,
 ) -> tuple[dict, dict]:
+    def ranking(q: str, c: Candidates) -> list[int]:
+        rows = rank(c, how, w, g.sentences.get(q), sw)
+        return diversify(rows, key=lambda r: g.chunks[q][r].doc.doc_id, per_key=per_doc)[:30]
+
     ranked = {
-        q: dedupe(u for r in rank(c, how, w, g.sentences.get(q), sw)[:30] for u in g.units[q][r])
-        for q, c in g.cands.items()
+        q: dedupe(u for r in ranking(q, c) for u in g.units[q][r]) for q, c in g.cands.items()
     }
     mean, per_query = evaluate(g.qrels, ranked, metrics)
     for q, units in ranked.items():  # recall@10 out of at most 10 (topics have up to 23 labels)
@@ -176,6 +191,12 @@ def main() -> int:
         default=0.0,
         metavar="W",
         help="also gather best-sentence cosines and report `sentences` (weight W; slow)",
+    )
+    ap.add_argument(
+        "--per-doc",
+        type=int,
+        metavar="N",
+        help="score every ranking with at most N items per document (as the precedent search)",
     )
     args = ap.parse_args()
     if args.grid and args.split != "dev":
@@ -257,12 +278,13 @@ def report(sets: list[Gathered], chosen: FusionWeights, args: argparse.Namespace
                     for g in sets
                 ]
                 print(f"sentences {sw}: {sum(vals) / len(vals):.4f} {[round(v, 4) for v in vals]}")
-    out = {"split": args.split, "weights": asdict(chosen), "sentences": args.sentences, "sets": {}}
+    out = {"split": args.split, "weights": asdict(chosen), "sentences": args.sentences}
+    out = {**out, "per_doc": args.per_doc, "sets": {}}
     hows = ("bm25", "dense", "rrf", "convex") + (("sentences",) if args.sentences > 0 else ())
     for g in sets:
         out["sets"][g.name] = {}
         for how in hows:
-            mean, by_type = score(g, how, chosen, sw=args.sentences)
+            mean, by_type = score(g, how, chosen, sw=args.sentences, per_doc=args.per_doc)
             out["sets"][g.name][how] = {"n": len(g.qrels), **mean, "by_type": by_type}
             if g.files:
                 out["sets"][g.name][how].update(document_hit1(g, how, chosen, args.sentences))
