@@ -175,6 +175,21 @@ def score(
     return mean, by_type
 
 
+def candidate_recall(g: Gathered) -> dict[str, float]:
+    """Per query type, the share of labelled units found anywhere among the candidates (both
+    channels' top ``DEPTH``): the ceiling of any re-ranking of them."""
+    per_query = {}
+    for q, c in g.cands.items():
+        rel = {u for u, grade in g.qrels[q].items() if grade > 0}
+        found = {u for r in c.rows for u in g.units[q][r]}
+        per_query[q] = len(rel & found) / len(rel)
+    out = {"all": sum(per_query.values()) / len(per_query)}
+    for t in sorted(set(g.types.values())):
+        ids = [q for q, qt in g.types.items() if qt == t]
+        out[t] = sum(per_query[q] for q in ids) / len(ids)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--policy", type=Path, default=Path("eval/policy_queries.jsonl"))
@@ -282,7 +297,7 @@ def report(sets: list[Gathered], chosen: FusionWeights, args: argparse.Namespace
     out = {**out, "per_doc": args.per_doc, "sets": {}}
     hows = ("bm25", "dense", "rrf", "convex") + (("sentences",) if args.sentences > 0 else ())
     for g in sets:
-        out["sets"][g.name] = {}
+        out["sets"][g.name] = {"candidate_recall": candidate_recall(g)}
         for how in hows:
             mean, by_type = score(g, how, chosen, sw=args.sentences, per_doc=args.per_doc)
             out["sets"][g.name][how] = {"n": len(g.qrels), **mean, "by_type": by_type}
