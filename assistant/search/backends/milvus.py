@@ -773,7 +773,7 @@ class MilvusWriter(IndexWriter):
         """Insert the buffered files' chunks, tokenized with the dictionary grown by them (rows
         inserted earlier keep their tokens, as the embedded index's older segments do)."""
         buffer, self._buffer, self._buffered = self._buffer, [], 0
-        self._analyzer = self._analyzer.grown(sc.passage for _, cs, _ in buffer for sc in cs)
+        self._analyzer = self._analyzer.grown([sc.passage for sc in cs] for _, cs, _ in buffer)
         for rel, chunks, vectors in buffer:
             self._insert(rel, self._analyzer.retokenize(chunks), vectors)
 
