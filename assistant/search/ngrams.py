@@ -37,6 +37,7 @@ from assistant.text import words_of_normalized
 MIN_DOCUMENTS = 3
 MIN_LENGTH = 4
 MAX_LENGTH = 8
+MIN_COHESION = 0.5
 
 _HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 
@@ -67,6 +68,7 @@ def recurring_ngrams(
     min_documents: int = MIN_DOCUMENTS,
     min_length: int = MIN_LENGTH,
     max_length: int = MAX_LENGTH,
+    min_cohesion: float = MIN_COHESION,
 ) -> list[str]:
     """The closed Han n-grams of ``documents`` (each an iterable of normalized, lower-cased
     texts) that occur whole, at jieba word boundaries, in at least ``min_documents`` of them,
@@ -114,8 +116,31 @@ def recurring_ngrams(
             for i in range(len(h) - n + 1):
                 part = h[i : i + n]
                 covered[part] = max(covered.get(part, 0), c)
-    return sorted(
-        g
+    words = {
+        g: c
         for g, c in recurring.items()
         if len(g) <= max_length and covered.get(g, 0) < c and g not in words_of_normalized(g)
+    }
+    if min_cohesion <= 0:
+        return sorted(words)
+    # Cohesive: the rarest of its jieba pieces occurs inside it in most documents that have it.
+    pieces = {g: list(jieba.cut(g)) for g in words}
+    piece_df = _substring_df(docs, {p for ps in pieces.values() for p in ps})
+    return sorted(
+        g for g, c in words.items() if c >= min_cohesion * min(piece_df[p] for p in pieces[g])
     )
+
+
+def _substring_df(docs: list[list[str]], strings: set[str]) -> Counter[str]:
+    """In how many of ``docs`` (lists of Han runs) each of ``strings`` occurs."""
+    lengths = sorted({len(s) for s in strings})
+    df: Counter[str] = Counter()
+    for runs in docs:
+        found: set[str] = set()
+        for run in runs:
+            for n in lengths:
+                found.update(
+                    run[i : i + n] for i in range(len(run) - n + 1) if run[i : i + n] in strings
+                )
+        df.update(found)
+    return df
