@@ -28,16 +28,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from assistant.search.ngrams import recurring_ngrams
+from assistant.search import ngrams
 from assistant.search.store import StoredChunk
 from assistant.text import normalize, words_of_normalized
 
 ANALYSIS_FILE = "analysis.json"
 BIGRAM_PREFIX = "\u2021"  # marks bigram tokens so they never collide with jieba words
-# Shown in the manifest: an index built by another analysis is rebuilt.
+# Shown in the manifest: an index built by another analysis is rebuilt, and an update starts
+# from the saved dictionary only when it was chosen by this recipe.
 RECIPE = (
-    "jieba cut_for_search + corpus dictionary (quoted terms, recurring n-grams)"
-    " + Han character bigrams"
+    "jieba cut_for_search + corpus dictionary (quoted terms; Han n-grams of "
+    f"{ngrams.MIN_LENGTH}-{ngrams.MAX_LENGTH} characters whole in >= {ngrams.MIN_DOCUMENTS} "
+    f"documents, closed, cohesion >= {ngrams.MIN_COHESION}) + Han character bigrams"
 )
 
 _QUOTED = re.compile(r"[“\"「『‘]([^”\"」』’\s]{2,12})[”\"」』’]")
@@ -73,6 +75,7 @@ class Analyzer:
 
     words: tuple[str, ...] = ()
     bigrams: bool = True
+    recipe: str = field(default=RECIPE, compare=False)  # the analysis that chose ``words``
     _set: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
     _longest: int = field(default=0, init=False, repr=False, compare=False)
 
@@ -90,7 +93,7 @@ class Analyzer:
         the normalized passages of one document) added to its dictionary."""
         docs = [[p.lower() for p in doc] for doc in documents]
         new = {t for doc in docs for text in doc for t in quoted_terms(text)}
-        new.update(recurring_ngrams(docs))
+        new.update(ngrams.recurring_ngrams(docs))
         if new <= self._set:
             return self
         return Analyzer(words=tuple(sorted(new.union(self.words))), bigrams=self.bigrams)
@@ -157,7 +160,7 @@ class Analyzer:
         return words + [BIGRAM_PREFIX + b for b in han_bigrams(norm)]
 
     def save(self, directory: Path) -> None:
-        data = {"recipe": RECIPE, "bigrams": self.bigrams, "words": list(self.words)}
+        data = {"recipe": self.recipe, "bigrams": self.bigrams, "words": list(self.words)}
         (directory / ANALYSIS_FILE).write_text(
             json.dumps(data, ensure_ascii=False, indent=0), encoding="utf-8"
         )
@@ -167,6 +170,12 @@ class Analyzer:
         """The analyzer saved with an index; an index without one used plain jieba words."""
         path = directory / ANALYSIS_FILE
         if not path.is_file():
-            return cls(words=(), bigrams=False)
+            return cls(words=(), bigrams=False, recipe="")
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(words=tuple(data.get("words", ())), bigrams=bool(data.get("bigrams", False)))
+        words, bigrams = tuple(data.get("words", ())), bool(data.get("bigrams", False))
+        return cls(words=words, bigrams=bigrams, recipe=data.get("recipe", ""))
+
+    def kept_words(self) -> tuple[str, ...]:
+        """The words an update of this index starts from: none when another recipe chose them
+        (the update then reads every file again and chooses them afresh)."""
+        return self.words if self.recipe == RECIPE else ()

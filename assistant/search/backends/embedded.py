@@ -400,7 +400,7 @@ class EmbeddedWriter(IndexWriter):
         self._segments = list(self._previous.segments)
         self._deleted = set(self._previous.deleted.tolist())
         self._next_id = manifest.next_id
-        self._analyzer = Analyzer(words=self._previous.analyzer.words)
+        self._analyzer = Analyzer(words=self._previous.analyzer.kept_words())
 
     @property
     def previous(self) -> Manifest | None:

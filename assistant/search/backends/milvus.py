@@ -447,7 +447,11 @@ def _load_state(client: Any, t: Target, version: int, *, docs: bool = True) -> _
     manifest = Manifest.from_dict({**header["manifest"], "files": {}, "generation": label(version)})
     manifest = replace(manifest, files=dict(sorted(files.items())))
     analysis = header.get("analysis", {})
-    analyzer = Analyzer(words=tuple(sorted(words)), bigrams=bool(analysis.get("bigrams", False)))
+    analyzer = Analyzer(
+        words=tuple(sorted(words)),
+        bigrams=bool(analysis.get("bigrams", False)),
+        recipe=analysis.get("recipe", ""),
+    )
     layout = int(header.get("layout", 0))
     return _State(version, floor, header["collection"], manifest, found, layout, analyzer)
 
@@ -664,7 +668,9 @@ class MilvusWriter(IndexWriter):
         self._done = False
         self._buffer: list[tuple[str, list[StoredChunk], np.ndarray]] = []
         self._buffered = 0
-        words = self._prev.analyzer.words if self.previous is not None and self._prev else ()
+        prev = self._prev.analyzer if self.previous is not None and self._prev else None
+        words = prev.kept_words() if prev is not None else ()
+        self._stale_words = prev is not None and prev.words != words  # another recipe's words
         self._stored_words = set(words)  # the corpus dictionary as the catalog holds it
         self._analyzer = Analyzer(words=words)
 
@@ -829,6 +835,8 @@ class MilvusWriter(IndexWriter):
         new = self._new
         self._flush()
         collection = self._chunks_collection(manifest.dim)
+        if self._stale_words:
+            self._retire(self._t.catalog, "key", 'kind == "word"')
         self._catalog_rows(
             [
                 {"key": _row_key("word", new, word), "kind": "word", "rel": "", "data": word}
