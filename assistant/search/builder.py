@@ -115,7 +115,7 @@ def pipeline_fingerprint() -> str:
     root = Path(__file__).resolve().parent.parent
     files = sorted((root / "documents").rglob("*.py"))
     files += [root / "text.py", Path(__file__).with_name("passage.py")]
-    files += [Path(__file__).with_name(n) for n in ("analysis.py", "ngrams.py")]  # the tokens
+    files += [Path(__file__).with_name("analysis.py")]  # the keyword tokens
     h = hashlib.sha256()
     for p in files:
         h.update(p.relative_to(root).as_posix().encode())

@@ -400,7 +400,7 @@ class EmbeddedWriter(IndexWriter):
         self._segments = list(self._previous.segments)
         self._deleted = set(self._previous.deleted.tolist())
         self._next_id = manifest.next_id
-        self._analyzer = Analyzer(words=self._previous.analyzer.kept_words())
+        self._analyzer = Analyzer(words=self._previous.analyzer.words)
 
     @property
     def previous(self) -> Manifest | None:
@@ -469,9 +469,9 @@ class EmbeddedWriter(IndexWriter):
         if not buffer:
             return
         chunks = [sc for _, file_chunks, _ in buffer for sc in file_chunks]
-        # The corpus dictionary grows with the documents written; rows of older segments keep
+        # The corpus dictionary grows with the passages written; rows of older segments keep
         # their tokens (they still match a new word's pieces and bigrams until a rebuild).
-        self._analyzer = self._analyzer.grown([sc.passage for sc in cs] for _, cs, _ in buffer)
+        self._analyzer = self._analyzer.grown(sc.passage for sc in chunks)
         chunks = self._analyzer.retokenize(chunks)
         postings = Postings.build([sc.tokens for sc in chunks])
         self._write(chunks, postings, (vectors for _, _, vectors in buffer))

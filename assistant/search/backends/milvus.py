@@ -447,11 +447,7 @@ def _load_state(client: Any, t: Target, version: int, *, docs: bool = True) -> _
     manifest = Manifest.from_dict({**header["manifest"], "files": {}, "generation": label(version)})
     manifest = replace(manifest, files=dict(sorted(files.items())))
     analysis = header.get("analysis", {})
-    analyzer = Analyzer(
-        words=tuple(sorted(words)),
-        bigrams=bool(analysis.get("bigrams", False)),
-        recipe=analysis.get("recipe", ""),
-    )
+    analyzer = Analyzer(words=tuple(sorted(words)), bigrams=bool(analysis.get("bigrams", False)))
     layout = int(header.get("layout", 0))
     return _State(version, floor, header["collection"], manifest, found, layout, analyzer)
 
@@ -668,9 +664,7 @@ class MilvusWriter(IndexWriter):
         self._done = False
         self._buffer: list[tuple[str, list[StoredChunk], np.ndarray]] = []
         self._buffered = 0
-        prev = self._prev.analyzer if self.previous is not None and self._prev else None
-        words = prev.kept_words() if prev is not None else ()
-        self._stale_words = prev is not None and prev.words != words  # another recipe's words
+        words = self._prev.analyzer.words if self.previous is not None and self._prev else ()
         self._stored_words = set(words)  # the corpus dictionary as the catalog holds it
         self._analyzer = Analyzer(words=words)
 
@@ -779,7 +773,7 @@ class MilvusWriter(IndexWriter):
         """Insert the buffered files' chunks, tokenized with the dictionary grown by them (rows
         inserted earlier keep their tokens, as the embedded index's older segments do)."""
         buffer, self._buffer, self._buffered = self._buffer, [], 0
-        self._analyzer = self._analyzer.grown([sc.passage for sc in cs] for _, cs, _ in buffer)
+        self._analyzer = self._analyzer.grown(sc.passage for _, cs, _ in buffer for sc in cs)
         for rel, chunks, vectors in buffer:
             self._insert(rel, self._analyzer.retokenize(chunks), vectors)
 
@@ -835,8 +829,6 @@ class MilvusWriter(IndexWriter):
         new = self._new
         self._flush()
         collection = self._chunks_collection(manifest.dim)
-        if self._stale_words:
-            self._retire(self._t.catalog, "key", 'kind == "word"')
         self._catalog_rows(
             [
                 {"key": _row_key("word", new, word), "kind": "word", "rel": "", "data": word}
