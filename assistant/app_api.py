@@ -102,11 +102,7 @@ class PolicyApi:
         """Where other documents use this wording (exact) or a similar one (one per document)."""
         if not phrase.strip():
             raise gr.Error("phrase is empty")
-        found = find_precedents(self._retriever(), phrase.strip())
-        return {
-            "exact": [h.to_dict() for h in found.exact],
-            "similar": [h.to_dict() for h in found.similar],
-        }
+        return find_precedents(self._retriever(), phrase.strip()).to_dict()  # type: ignore[return-value]
 
     def upload(self, file: FileData) -> UploadStatus:
         """Add a document (gradio_client.handle_file(path)); returns at once with a job to poll

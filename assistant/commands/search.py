@@ -175,11 +175,7 @@ def run(args: argparse.Namespace) -> int:
 
     def hits_for(query: str) -> Any:
         if args.precedent:
-            found = find_precedents(retriever, query, filters=filters)
-            return {
-                "exact": [h.to_dict() for h in found.exact],
-                "similar": [h.to_dict() for h in found.similar],
-            }
+            return find_precedents(retriever, query, filters=filters).to_dict()
         if args.documents:
             docs = retriever.search_documents(query, k=args.k, mode=args.mode, filters=filters)
             return [d.to_dict() for d in docs]

@@ -10,6 +10,7 @@ item, which the item's own vector averages away.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.records import Hit
 from assistant.search.retriever import Retriever, SearchFilters
@@ -23,18 +24,24 @@ class Precedents:
     similar: list[Hit]  # similar wordings, at most one per document, best first
     exact: list[Hit]  # passages containing the phrase itself
 
-
-def similar_wordings(
-    r: Retriever, phrase: str, *, k: int = SIMILAR_K, filters: SearchFilters | None = None
-) -> list[Hit]:
-    """Items worded like ``phrase``, at most one per document."""
-    weight = r.settings.precedent_sentence_weight
-    return r.search(phrase, k=k, mode="hybrid", filters=filters, per_doc=1, sentence_weight=weight)
+    def to_dict(self) -> dict[str, list[dict[str, Any]]]:
+        """The ``/precedent`` API's and ``assistant search --precedent --json``'s shape."""
+        return {
+            "exact": [h.to_dict() for h in self.exact],
+            "similar": [h.to_dict() for h in self.similar],
+        }
 
 
 def find_precedents(r: Retriever, phrase: str, filters: SearchFilters | None = None) -> Precedents:
     """Exact occurrences of ``phrase`` and similar wordings in other passages."""
     exact = r.phrase_search(phrase, k=EXACT_K, filters=filters)
     seen = {h.chunk.chunk_id for h in exact}
-    similar = similar_wordings(r, phrase, filters=filters)
+    similar = r.search(
+        phrase,
+        k=SIMILAR_K,
+        mode="hybrid",
+        filters=filters,
+        per_doc=1,
+        sentence_weight=r.settings.precedent_sentence_weight,
+    )
     return Precedents([h for h in similar if h.chunk.chunk_id not in seen], exact)
