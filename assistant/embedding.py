@@ -302,6 +302,15 @@ _CACHE: dict[tuple[str, str], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def forget_embedder(embedder: Any) -> None:
+    """Drop ``embedder`` from this process's caches, so that its memory is freed once its
+    last user lets go (the next ``load_*`` call loads the model again)."""
+    with _CACHE_LOCK:
+        for cache in (_CACHE, _QUERY_CACHE):
+            for key in [k for k, v in cache.items() if v is embedder]:
+                del cache[key]
+
+
 def load_embedder(
     settings: Settings | None = None,
     *,

@@ -120,16 +120,17 @@ def phase_build(
     from assistant.search.retriever import Retriever
 
     settings = load_settings()
-    t = time.perf_counter()
-    if stand_in:
-        embedder = StandInEmbedder(settings.embed_model)
-    else:
-        embedder = load_query_embedder(settings)  # what `assistant index` uses
-    load_s = time.perf_counter() - t
     cpu0 = time.process_time()
-    report = build_index([corpus], index_dir, settings, embedder=embedder, dense=dense)
+    # As `assistant index` builds: the model loaded by the build and let go before the merges.
+    given = StandInEmbedder(settings.embed_model) if stand_in else None
+    report = build_index(
+        [corpus], index_dir, settings, embedder=given, dense=dense, release_model=True
+    )
     build_cpu = time.process_time() - cpu0
     build_rss = peak_rss_mb()
+    t = time.perf_counter()
+    embedder = given or load_query_embedder(settings)
+    load_s = time.perf_counter() - t
 
     # Raw encode throughput on a sample of the very passages just indexed.
     retriever = Retriever.open(index_dir, settings, embedder=embedder)

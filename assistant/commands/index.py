@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 rebuild=args.rebuild,
                 dense=args.dense,
                 progress=not args.quiet,
+                release_model=True,
             )
     except KeyboardInterrupt:
         print("interrupted, previous index kept", file=sys.stderr)

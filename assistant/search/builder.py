@@ -263,13 +263,16 @@ def build_index(
     progress: bool = True,
     rebuild: bool = False,
     dense: str | None = None,
+    release_model: bool = False,
 ) -> BuildReport:
     """Index the files under ``paths`` into ``index_dir`` (incrementally unless ``rebuild``).
 
     ``dense`` is "auto" (flat below the HNSW threshold, HNSW above), "flat" or "hnsw"; default
     from settings. Raises IndexMismatchError when the existing index used another model (pass
     ``rebuild=True`` to replace it) and IndexLockedError when another build is running. The
-    embedding model is loaded only when some passage needs embedding.
+    embedding model is loaded only when some passage needs embedding; ``release_model`` lets
+    go of a model it loaded itself before the commit merges segments (a one-shot build: the
+    model and the merge then do not hold memory at the same time).
     """
     started = time.perf_counter()
     settings = settings or load_settings()
@@ -320,6 +323,8 @@ def build_index(
                 normalization=dict(NORMALIZATION), dense=kind, pipeline=pipeline,
                 backend=backend, created=now_iso(),
             )  # fmt: skip
+            if release_model:
+                lazy.release()
             mark = time.perf_counter()
             version = writer.commit(manifest)
             report.timings["write"] += time.perf_counter() - mark

@@ -6,6 +6,7 @@ evaluation runner) written through the backend's ``IndexWriter`` as a fresh inde
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,6 +48,7 @@ class LazyEmbedder:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
+        self._owned = embedder is None
         self._loading: Future[Embedder] | None = None
 
     def _load(self) -> Embedder:
@@ -71,6 +73,16 @@ class LazyEmbedder:
     @property
     def loaded(self) -> bool:
         return self._embedder is not None
+
+    def release(self) -> None:
+        """Let go of a model this object loaded itself (a given one belongs to its caller), so
+        that its memory is free for what follows."""
+        from assistant.embedding import forget_embedder
+
+        if self._owned and self._embedder is not None:
+            forget_embedder(self._embedder)
+            self._embedder = self._loading = None
+            gc.collect()
 
 
 def embed_passages(

@@ -68,3 +68,20 @@ def test_index_chunks_builds_a_searchable_index(tmp_path, chunks, embedder):
         "laws/教育法.md": FileEntry(sha256="", chunks=2),
     }
     assert r.search("学校的义务", k=1)[0].chunk.chunk_id == "law:1"
+
+
+@pytest.mark.slow
+def test_a_build_lets_go_only_of_a_model_it_loaded_itself(embedding_cache_dir, embedder):
+    from assistant.embedding import load_query_embedder
+    from assistant.search.writer import LazyEmbedder
+
+    settings = Settings(cache_dir=embedding_cache_dir)
+    given = LazyEmbedder(settings, embedder)
+    given.get()
+    given.release()
+    assert given.loaded  # the caller's model stays with the caller
+    own = LazyEmbedder(settings)
+    first = own.get()
+    own.release()
+    assert not own.loaded
+    assert load_query_embedder(settings) is not first  # no cache of the process keeps it either
