@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -123,9 +124,10 @@ def phase_build(
     cpu0 = time.process_time()
     # As `assistant index` builds: the model loaded by the build and let go before the merges.
     given = StandInEmbedder(settings.embed_model) if stand_in else None
-    report = build_index(
-        [corpus], index_dir, settings, embedder=given, dense=dense, release_model=True
-    )
+    with RssTimeline() as timeline:
+        report = build_index(
+            [corpus], index_dir, settings, embedder=given, dense=dense, release_model=True
+        )
     build_cpu = time.process_time() - cpu0
     build_rss = peak_rss_mb()
     t = time.perf_counter()
@@ -165,9 +167,46 @@ def phase_build(
         "encode_passages_per_cpu_s": round(len(texts) / cpu, 1),
         "mean_passage_chars": round(statistics.mean(len(p) for p in passages), 1),
         "build_peak_rss_mb": round(build_rss, 0),
+        # when the sampled RSS was highest, in seconds from the start of the build, and the
+        # RSS every ~10 s (phases: read and embed interleave, then the commit's write + merge)
+        "build_rss_peak_at_s": timeline.peak_at(),
+        "build_rss_timeline": timeline.every(10.0),
         "cpu_threads": os.cpu_count(),
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+class RssTimeline:
+    """Samples this process's resident memory twice a second in a thread."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        start = time.perf_counter()
+        while not self._stop.wait(0.5):
+            self.samples.append((time.perf_counter() - start, _memory_mb()["VmRSS"]))
+
+    def __enter__(self) -> RssTimeline:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_at(self) -> float | None:
+        return round(max(self.samples, key=lambda s: s[1])[0], 1) if self.samples else None
+
+    def every(self, seconds: float) -> list[list[float]]:
+        out, due = [], 0.0
+        for t, mb in self.samples:
+            if t >= due:
+                out.append([round(t, 1), mb])
+                due = t + seconds
+        return out
 
 
 def _chunk_ids(retriever) -> list[int]:

@@ -6,6 +6,7 @@ evaluation runner) written through the backend's ``IndexWriter`` as a fresh inde
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import sys
 from collections.abc import Callable, Sequence
@@ -83,6 +84,16 @@ class LazyEmbedder:
             forget_embedder(self._embedder)
             self._embedder = self._loading = None
             gc.collect()
+            release_free_memory()
+
+
+def release_free_memory() -> None:
+    """Hand freed heap memory back to the system (glibc keeps what ONNX Runtime's threads
+    freed in their own arenas); a no-op where there is no glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def embed_passages(
