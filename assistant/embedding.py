@@ -302,6 +302,13 @@ _CACHE: dict[tuple[str, str], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def is_loaded(settings: Settings) -> bool:
+    """Whether this process already holds the configured model (``load_*`` returns it)."""
+    key = (str(settings.embed_model), settings.embed_backend)
+    with _CACHE_LOCK:
+        return key in _CACHE or key in _QUERY_CACHE
+
+
 def forget_embedder(embedder: Any) -> None:
     """Drop ``embedder`` from this process's caches, so that its memory is freed once its
     last user lets go (the next ``load_*`` call loads the model again)."""

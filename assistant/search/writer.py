@@ -55,8 +55,10 @@ class LazyEmbedder:
     def _load(self) -> Embedder:
         # ONNX Runtime directly when the model allows it (the same vectors): importing
         # sentence-transformers and torch would dominate a small update's time.
-        from assistant.embedding import load_query_embedder
+        from assistant.embedding import is_loaded, load_query_embedder
 
+        # A model the process already held is shared: it is not this object's to let go.
+        self._owned = not is_loaded(self.settings)
         return load_query_embedder(self.settings)
 
     def prefetch(self) -> None:
@@ -76,8 +78,8 @@ class LazyEmbedder:
         return self._embedder is not None
 
     def release(self) -> None:
-        """Let go of a model this object loaded itself (a given one belongs to its caller), so
-        that its memory is free for what follows."""
+        """Let go of a model this object loaded itself (a given one, or one the process held
+        already, belongs to others), so that its memory is free for what follows."""
         from assistant.embedding import forget_embedder
 
         if self._owned and self._embedder is not None:

@@ -71,8 +71,10 @@ def test_index_chunks_builds_a_searchable_index(tmp_path, chunks, embedder):
 
 
 @pytest.mark.slow
-def test_a_build_lets_go_only_of_a_model_it_loaded_itself(embedding_cache_dir, embedder):
-    from assistant.embedding import load_query_embedder
+def test_a_build_lets_go_only_of_a_model_it_loaded_itself(
+    embedding_cache_dir, embedder, monkeypatch
+):
+    import assistant.embedding as embedding
     from assistant.search.writer import LazyEmbedder
 
     settings = Settings(cache_dir=embedding_cache_dir)
@@ -80,8 +82,15 @@ def test_a_build_lets_go_only_of_a_model_it_loaded_itself(embedding_cache_dir, e
     given.get()
     given.release()
     assert given.loaded  # the caller's model stays with the caller
+    shared = LazyEmbedder(settings)
+    held = shared.get()  # the process held it already (the session's model)
+    shared.release()
+    assert embedding.load_query_embedder(settings) is held
+
+    monkeypatch.setattr(embedding, "_CACHE", {})  # a process that has not loaded it yet
+    monkeypatch.setattr(embedding, "_QUERY_CACHE", {})
     own = LazyEmbedder(settings)
     first = own.get()
     own.release()
     assert not own.loaded
-    assert load_query_embedder(settings) is not first  # no cache of the process keeps it either
+    assert embedding.load_query_embedder(settings) is not first  # no cache keeps it either
