@@ -314,6 +314,7 @@ def build_index(
             if lazy.loaded or previous is None:
                 emb = lazy.get()
                 model, dim, backend = emb.model_name, emb.dim, getattr(emb, "backend", None)
+                del emb  # no reference may outlive lazy.release() below
                 if previous is not None:
                     check_model(previous, model, index_dir, dim=dim)
             else:

@@ -366,3 +366,40 @@ def test_small_updates_are_merged_and_deleted_rows_dropped(corpus, tmp_path, spy
         assert r.phrase_search("乡村教师")[0].chunk.text.startswith("2.落实乡村教师")
     finally:
         r.close()
+
+
+@pytest.mark.slow
+def test_a_one_shot_build_holds_no_model_while_it_merges(
+    tmp_path, embedding_cache_dir, monkeypatch
+):
+    import gc
+    import weakref
+
+    import assistant.embedding as embedding
+    from assistant.search.writer import LazyEmbedder
+
+    monkeypatch.setattr(embedding, "_CACHE", {})  # a fresh `assistant index` process
+    monkeypatch.setattr(embedding, "_QUERY_CACHE", {})
+    loaded = []
+    load = embedding.load_query_embedder
+
+    def spy(*args, **kwargs):
+        model = load(*args, **kwargs)
+        loaded.append(weakref.ref(model))
+        return model
+
+    monkeypatch.setattr(embedding, "load_query_embedder", spy)
+    alive_at_commit = []
+    release = LazyEmbedder.release
+
+    def released(self):
+        release(self)
+        gc.collect()
+        alive_at_commit.extend(ref() is not None for ref in loaded)
+
+    monkeypatch.setattr(LazyEmbedder, "release", released)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "plan.txt").write_text("示例县工作要点\n\n1.推进课后服务。\n", "utf-8")
+    settings = Settings(cache_dir=embedding_cache_dir)
+    build_index([tmp_path / "c"], tmp_path / "idx", settings, progress=False, release_model=True)
+    assert loaded and alive_at_commit == [False] * len(loaded)
