@@ -93,3 +93,18 @@ def chunks(docs) -> list[Chunk]:
             "第二十九条",
         ),
     ]
+
+
+@pytest.fixture(scope="session")
+def open_items(tmp_path_factory, embedder):
+    """Index hand-written ``(document, item text)`` pairs with ``settings`` and open them."""
+    from assistant.search.retriever import Retriever
+    from assistant.search.writer import index_chunks
+
+    def open_(items: list[tuple[DocumentMeta, str]], settings) -> Retriever:
+        path = tmp_path_factory.mktemp("index")
+        chunks = [make_chunk(doc, n, text) for n, (doc, text) in enumerate(items)]
+        index_chunks(chunks, path, settings, embedder=embedder, progress=False)
+        return Retriever.open(path, settings, embedder=embedder)
+
+    return open_

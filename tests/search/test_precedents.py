@@ -4,11 +4,8 @@ occurrences come first, and similar wordings name each document once."""
 import pytest
 
 from assistant.config import Settings
-from assistant.records import Chunk, DocumentMeta
+from assistant.records import DocumentMeta
 from assistant.search.precedents import find_precedents
-from assistant.search.retriever import Retriever
-from assistant.search.writer import index_chunks
-from assistant.text import normalize
 
 PLAN = DocumentMeta(
     doc_id="plan", file="plan.txt", source_path="plan.txt", title="2024年全县教育工作要点"
@@ -29,16 +26,8 @@ REWORDED = "学生不能带手机进课堂，由学校集中保管"
 
 
 @pytest.fixture(scope="module")
-def retriever(tmp_path_factory, embedder, embedding_cache_dir):
-    settings = Settings(cache_dir=embedding_cache_dir)  # chat search: sentence evidence off
-    path = tmp_path_factory.mktemp("index")
-    chunks = [
-        Chunk(chunk_id=f"{doc.doc_id}:{n}", doc=doc, path=(), label="", text=text, start=n * 200,
-              end=n * 200 + len(text), search_text=normalize(text))
-        for n, (doc, text) in enumerate(ITEMS)
-    ]  # fmt: skip
-    index_chunks(chunks, path, settings, embedder=embedder, progress=False)
-    r = Retriever.open(path, settings, embedder=embedder)
+def retriever(open_items, embedding_cache_dir):
+    r = open_items(ITEMS, Settings(cache_dir=embedding_cache_dir))  # chat: sentences off
     yield r
     r.close()
 

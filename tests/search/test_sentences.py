@@ -5,11 +5,9 @@ from dataclasses import replace
 import pytest
 
 from assistant.config import Settings
-from assistant.records import Chunk, DocumentMeta
+from assistant.records import DocumentMeta
 from assistant.search.retriever import Retriever
 from assistant.search.sentences import item_sentences, with_sentence_evidence
-from assistant.search.writer import index_chunks
-from assistant.text import normalize
 
 DOC = DocumentMeta(
     doc_id="plan", file="plan.txt", source_path="plans/plan.txt", title="2024年全县教育工作要点"
@@ -34,15 +32,8 @@ def settings(embedding_cache_dir):
 
 
 @pytest.fixture(scope="module")
-def retriever(tmp_path_factory, embedder, settings):
-    path = tmp_path_factory.mktemp("index")
-    chunks = [
-        Chunk(chunk_id=f"plan:{i}", doc=DOC, path=(), label="", text=text, start=i * 200,
-              end=i * 200 + len(text), search_text=normalize(text))
-        for i, text in enumerate(ITEMS)
-    ]  # fmt: skip
-    index_chunks(chunks, path, settings, embedder=embedder, progress=False)
-    r = Retriever.open(path, settings, embedder=embedder)
+def retriever(open_items, settings):
+    r = open_items([(DOC, text) for text in ITEMS], settings)
     yield r
     r.close()
 
