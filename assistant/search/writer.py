@@ -49,7 +49,7 @@ class LazyEmbedder:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
-        self._owned = embedder is None
+        self._owned = False  # set when this object loads the model itself
         self._loading: Future[Embedder] | None = None
 
     def _load(self) -> Embedder:
