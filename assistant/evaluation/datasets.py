@@ -12,6 +12,7 @@ the labels survive changes to chunking (see :mod:`assistant.evaluation.matching`
 The answerability set (``eval/answer_questions.jsonl``) is JSON lines ``{"id", "question",
 "answerable", "kind", "split", "relevant", "note"}`` with the same passage labels; ``kind`` is
 ``answerable``, ``near_miss`` (an education topic the corpus does not cover) or ``off_topic``.
+Its split may also be ``fresh``: ``eval/answer_questions_fresh.jsonl`` is held out, run once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ QUERY_TYPES = (
     "unanswerable",  # the corpus does not cover it: relevant is empty
 )
 SPLITS = ("dev", "test")  # tune on dev; report test once
+ANSWER_SPLITS = (*SPLITS, "fresh")  # fresh: a held-out answerability set, run once at the end
 ANSWER_KINDS = ("answerable", "near_miss", "off_topic")
 
 
@@ -308,7 +310,7 @@ class AnswerQuestion:
     id: str
     question: str
     kind: str  # one of ANSWER_KINDS
-    split: str  # one of SPLITS
+    split: str  # one of ANSWER_SPLITS
     relevant: tuple[RelevantPassage, ...] = field(default_factory=tuple)
     note: str = ""
 
@@ -332,10 +334,12 @@ def _relevant(row: dict[str, Any], where: str) -> list[RelevantPassage]:
     return relevant
 
 
-def _split(row: dict[str, Any], where: str, default: str | None) -> str:
+def _split(
+    row: dict[str, Any], where: str, default: str | None, allowed: tuple[str, ...] = SPLITS
+) -> str:
     split = row.get("split", default)
-    if split not in SPLITS:
-        raise DatasetError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
+    if split not in allowed:
+        raise DatasetError(f"{where}: split {split!r} is not one of {', '.join(allowed)}")
     return str(split)
 
 
@@ -402,7 +406,7 @@ def load_answer_questions(path: str | Path) -> list[AnswerQuestion]:
                 f"{where}: an answerable question needs at least one relevant passage and an "
                 f"unanswerable one has none ({qid!r}: {len(relevant)} given)"
             )
-        split = _split(row, where, default=None)
+        split = _split(row, where, default=None, allowed=ANSWER_SPLITS)
         note = str(row.get("note") or "")
         out.append(AnswerQuestion(qid, question, kind, split, tuple(relevant), note))
     if not out:
