@@ -1,6 +1,6 @@
-"""The held-out answerability set eval/answer_questions_fresh.jsonl: it loads, it has the sizes
-issue 8 asks for, its labels name passages of the current shipped corpus, and none of its
-questions repeats one of eval/answer_questions.jsonl (the set the system was tuned on)."""
+"""The held-out answerability sets eval/answer_questions_fresh.jsonl and
+eval/answer_questions_fresh2.jsonl: each loads, has the sizes issue 8 asks for, labels passages of
+the current shipped corpus, and repeats no question of the other question sets in eval/."""
 
 from __future__ import annotations
 
@@ -16,15 +16,22 @@ from assistant.evaluation.datasets import DatasetError, load_answer_questions
 from assistant.evaluation.matching import find_broken_labels, match_key, same_file
 
 ROOT = Path(__file__).resolve().parents[2]
-FRESH = ROOT / "eval" / "answer_questions_fresh.jsonl"
-TUNED = ROOT / "eval" / "answer_questions.jsonl"
+EVAL = ROOT / "eval"
 CORPUS = ROOT / "corpus"
-ID_PREFIX = {"answerable": "fresh-ans-", "near_miss": "fresh-near-", "off_topic": "fresh-off-"}
+HELD_OUT = {"fresh": "answer_questions_fresh.jsonl", "fresh2": "answer_questions_fresh2.jsonl"}
+OTHER_SETS = (
+    "answer_questions.jsonl",
+    "policy_queries.jsonl",
+    "relevance_calibration.jsonl",
+    *HELD_OUT.values(),
+)
+KIND_PREFIX = {"answerable": "ans", "near_miss": "near", "off_topic": "off"}
 
 
-@pytest.fixture(scope="module")
-def questions():
-    return load_answer_questions(FRESH)
+@pytest.fixture(scope="module", params=sorted(HELD_OUT))
+def held_out(request):
+    split = request.param
+    return split, load_answer_questions(EVAL / HELD_OUT[split])
 
 
 @pytest.fixture(scope="module")
@@ -34,29 +41,33 @@ def chunks():
     return report.chunks
 
 
-def test_the_set_has_80_answerable_40_near_miss_and_40_off_topic_questions(questions):
+def test_the_set_has_80_answerable_40_near_miss_and_40_off_topic_questions(held_out):
+    split, questions = held_out
     assert Counter(q.kind for q in questions) == {
         "answerable": 80,
         "near_miss": 40,
         "off_topic": 40,
     }
-    assert {q.split for q in questions} == {"fresh"}
+    assert {q.split for q in questions} == {split}
 
 
-def test_ids_are_unique_and_name_their_kind(questions):
+def test_ids_are_unique_and_name_their_kind(held_out):
+    split, questions = held_out
     assert len({q.id for q in questions}) == len(questions)
     misnamed = [
-        q.id for q in questions if not re.fullmatch(re.escape(ID_PREFIX[q.kind]) + r"\d{3}", q.id)
+        q.id for q in questions if not re.fullmatch(rf"{split}-{KIND_PREFIX[q.kind]}-\d{{3}}", q.id)
     ]
     assert misnamed == []
 
 
-def test_only_answerable_questions_carry_labels(questions):
+def test_only_answerable_questions_carry_labels(held_out):
+    _, questions = held_out
     assert all(q.relevant for q in questions if q.answerable)
     assert [q.id for q in questions if not q.answerable and q.relevant] == []
 
 
-def test_every_label_matches_a_chunk_of_the_current_shipped_corpus(questions, chunks):
+def test_every_label_matches_a_chunk_of_the_current_shipped_corpus(held_out, chunks):
+    _, questions = held_out
     assert [str(b) for b in find_broken_labels(questions, chunks)] == []
     dates: dict[str, set[str]] = {}
     for c in chunks:
@@ -70,18 +81,22 @@ def test_every_label_matches_a_chunk_of_the_current_shipped_corpus(questions, ch
     assert superseded == []
 
 
-def test_no_question_repeats_a_question_of_the_tuned_set(questions):
-    tuned = {
-        match_key(json.loads(line)["question"])
-        for line in TUNED.read_text("utf-8").splitlines()
-        if line.strip()
-    }
+def test_no_question_repeats_a_question_of_another_set(held_out):
+    split, questions = held_out
+    others: set[str] = set()
+    for name in OTHER_SETS:
+        if name == HELD_OUT[split]:
+            continue
+        for line in (EVAL / name).read_text("utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                others.add(match_key(row.get("question") or row["query"]))
     mine = [match_key(q.question) for q in questions]
     assert len(set(mine)) == len(mine)
-    assert [q.question for q, key in zip(questions, mine, strict=True) if key in tuned] == []
+    assert [q.question for q, key in zip(questions, mine, strict=True) if key in others] == []
 
 
-def test_the_answer_set_loader_takes_fresh_but_no_other_new_split(tmp_path):
+def test_the_answer_set_loader_takes_the_held_out_splits_but_no_other_new_one(tmp_path):
     row = {
         "id": "x",
         "question": "学校门口可以摆摊吗？",
@@ -89,9 +104,12 @@ def test_the_answer_set_loader_takes_fresh_but_no_other_new_split(tmp_path):
         "kind": "off_topic",
         "relevant": [],
     }
-    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
-    good.write_text(json.dumps({**row, "split": "fresh"}, ensure_ascii=False), "utf-8")
+    for split in HELD_OUT:
+        good = tmp_path / f"{split}.jsonl"
+        good.write_text(json.dumps({**row, "split": split}, ensure_ascii=False), "utf-8")
+        assert [q.split for q in load_answer_questions(good)] == [split]
+    bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({**row, "split": "holdout"}, ensure_ascii=False), "utf-8")
-    assert [q.split for q in load_answer_questions(good)] == ["fresh"]
-    with pytest.raises(DatasetError, match="split 'holdout' is not one of dev, test, fresh"):
+    message = "split 'holdout' is not one of dev, test, fresh, fresh2"
+    with pytest.raises(DatasetError, match=message):
         load_answer_questions(bad)
