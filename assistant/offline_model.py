@@ -571,7 +571,7 @@ def build_offline_model(
             seconds=round(time.perf_counter() - started, 1),
         )
         (tmp / BUILD_INFO).write_text(json.dumps(asdict(info), indent=2))
-        _install(tmp, dest)
+        install_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -591,7 +591,7 @@ def ensure_offline_model(cache_dir: Path, *, progress: bool = True) -> Path:
     if read_build_info(dest) is not None:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(dest.parent / f".{dest.name}.lock"):
+    with model_build_lock(dest.parent / f".{dest.name}.lock"):
         if read_build_info(dest) is not None:
             return dest
         for stale in dest.parent.glob(f".{dest.name}.build-*"):  # left by a killed build
@@ -613,7 +613,7 @@ def _check(cosine: float, minimum: float, what: str, source: Path) -> None:
         )
 
 
-def _install(tmp: Path, dest: Path) -> None:
+def install_dir(tmp: Path, dest: Path) -> None:
     """Rename ``tmp`` to ``dest``, replacing an outdated build if one is there."""
     if dest.exists():
         old = dest.parent / f".{dest.name}.old-{os.getpid()}"
@@ -625,7 +625,7 @@ def _install(tmp: Path, dest: Path) -> None:
 
 
 @contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
+def model_build_lock(path: Path) -> Iterator[None]:
     with path.open("a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

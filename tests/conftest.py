@@ -62,6 +62,21 @@ def embedder(embedding_cache_dir: Path, request: pytest.FixtureRequest):
         )
 
 
+@pytest.fixture(scope="session")
+def answer_reader(embedder, embedding_cache_dir: Path, request: pytest.FixtureRequest):
+    """The answer reader, built beside the embedding model once (about half a minute)."""
+    from assistant.answering.reader import load_reader
+    from assistant.reader_model import read_build, reader_dir
+
+    built = read_build(reader_dir(embedding_cache_dir)) is not None
+    with (
+        contextlib.nullcontext()
+        if built
+        else shown(request, f"building the answer reader into {embedding_cache_dir} (once)")
+    ):
+        return load_reader(embedding_cache_dir)
+
+
 # --------------------------------------------------------------------------- seed index
 # `seed_index_dir`: a real index (FAISS + SQLite + BM25 on disk) of the five seed documents in
 # corpus/work_plans, built once per session with the session embedder. Read-only: tests that

@@ -1,0 +1,86 @@
+"""The answer reader: reads a question against a passage's sentences and scores how well the
+best one or two of them answer it.
+
+Similarity (``dense``) and term coverage (``soft``) say a passage is about the question; they
+cannot tell a provision that answers it from one on the same topic that does not. The reader is
+a cross-encoder (``reader_model.py``, trained by ``eval/train_reader.py``): question and
+sentence go through the model together. A passage's score is the best logit over its sentences
+and pairs of neighbouring sentences (an answer often leans on the sentence before it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from assistant.embedding import cpu_threads
+from assistant.reader_model import ONNX_FILE, ensure_reader_model, reader_tokenizer
+from assistant.text import normalize, split_sentences
+
+MIN_SENTENCE = 6  # characters; shorter pieces are headings or labels
+BATCH = 32
+
+
+def windows(text: str) -> list[str]:
+    """The normalized sentences of a passage and each with the sentence before it."""
+    sentences = [s for s in map(normalize, split_sentences(text)) if len(s) >= MIN_SENTENCE]
+    if not sentences:
+        return [normalize(text)]
+    return sentences + [a + b for a, b in zip(sentences, sentences[1:], strict=False)]
+
+
+class AnswerReader:
+    """``best(question, passages)``: per passage, the reader's best logit over its windows."""
+
+    def __init__(self, model_dir: Path, tokenizer_dir: Path) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = cpu_threads()
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(
+            str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = reader_tokenizer(tokenizer_dir)
+        self._lock = threading.Lock()
+
+    def logits(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """The reader's logit for ``question`` against each of ``texts`` (normalized)."""
+        q = normalize(question)
+        out = np.empty(len(texts), np.float32)
+        with self._lock:
+            for start in range(0, len(texts), BATCH):
+                batch = [(q, t) for t in texts[start : start + BATCH]]
+                encoded = self._tokenizer.encode_batch(batch)
+                ids = np.array([e.ids for e in encoded], dtype=np.int64)
+                mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+                feed = {"input_ids": ids, "attention_mask": mask}
+                out[start : start + len(batch)] = self._session.run(None, feed)[0].reshape(-1)
+        return out
+
+    def best(self, question: str, passages: Sequence[str]) -> list[float]:
+        """For each passage text, the best logit of its windows."""
+        spans = [windows(p) for p in passages]
+        flat = [w for ws in spans for w in ws]
+        if not flat:
+            return []
+        scores = self.logits(question, flat)
+        out, start = [], 0
+        for ws in spans:
+            out.append(float(scores[start : start + len(ws)].max()))
+            start += len(ws)
+        return out
+
+
+@lru_cache(maxsize=4)
+def load_reader(cache_dir: Path) -> AnswerReader:
+    """The reader built under ``cache_dir`` (built on first use), one per process."""
+    from assistant.offline_model import offline_model_dir
+
+    model_dir = ensure_reader_model(cache_dir)
+    return AnswerReader(model_dir, offline_model_dir(cache_dir))
