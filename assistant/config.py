@@ -44,6 +44,9 @@ class Settings:
     # The same evidence for precedent-wording search (a writer pastes one sentence), where a
     # cold query's extra second is worth it
     precedent_sentence_weight: float = 0.5
+    # Read the top passages against the question with the answer reader (a cross-encoder built
+    # on first use, assistant/reader_model.py) when deciding whether they answer it
+    answer_reader: bool = True
     # Vector index: "auto" (exact below hnsw_threshold vectors, HNSW from there), "flat", "hnsw"
     dense_index: str = "auto"
     hnsw_threshold: int = 50_000
@@ -77,6 +80,10 @@ class Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
+_BOOLEAN = {"1": True, "true": True, "yes": True, "on": True,
+            "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+
+
 def _coerce(name: str, value: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     if value is None:
@@ -87,6 +94,11 @@ def _coerce(name: str, value: Any) -> Any:
         return int(value)
     if kind in ("float",):
         return float(value)
+    if kind in ("bool",) and not isinstance(value, bool):
+        text = str(value).strip().lower()
+        if text not in _BOOLEAN:
+            raise ValueError(f"{name}: {value!r} is not one of {', '.join(_BOOLEAN)}")
+        return _BOOLEAN[text]
     return value
 
 

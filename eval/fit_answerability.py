@@ -1,26 +1,30 @@
-"""Fit the answerability model of the answer pipeline on the dev split, and report.
+"""Fit the answerability model of the answer pipeline on the questions set aside for fitting,
+and report.
 
-Reads the question set (``eval/answer_questions.jsonl``: ``split`` dev|test, ``kind``
-answerable|near_miss|off_topic), retrieves each question as the pipeline does and computes the
-features of ``assistant/answering/relevance.py`` for a few values of the soft-match floor. Then,
-on the **dev split only**:
+Reads the question sets (``eval/answer_questions.jsonl``: ``split`` dev|test;
+``eval/answer_questions_fresh.jsonl``: ``fresh``; ``eval/answer_questions_fresh2.jsonl``:
+``fresh2``; ``kind`` answerable|near_miss|off_topic), retrieves each question as the pipeline
+does and computes the features of ``assistant/answering/relevance.py`` for a few values of the
+soft-match floor. Then, on the **fitting splits only** (``--fit-splits``, default dev and
+fresh: ``fresh`` was the held-out set of the previous model, run once, then fitted on):
 
 1. for each soft-match floor and L2 penalty, a logistic regression (standardized features;
    ``FIT_FEATURES``, or ``--features``) is scored by 5-fold cross-validated log-loss; the best
-   pair is kept and the model refitted on all of dev. The report gives, beside it, the
+   pair is kept and the model refitted on all of them. The report gives, beside it, the
    cross-validated outcomes (answer threshold chosen on the training folds) and the CV log-loss
    of the model over every feature, for comparison;
-2. the answer threshold maximizes the smaller of (answerable answered, unanswerable refused) on
-   dev, at the middle of the best interval;
+2. the answer threshold maximizes the smaller of (answerable answered, unanswerable refused),
+   at the middle of the best interval;
 3. the related threshold, below it, best separates what should still show provisions
-   (answerable and near-miss questions) from off-topic ones among the dev questions below the
+   (answerable and near-miss questions) from off-topic ones among the questions below the
    answer cut, by their topic probability (``AnswerabilityModel.topic_probability``: the answer
    form signals set neutral) where it is the higher.
 
 ``--write`` saves the model to ``assistant/answering/answerability.json`` with how it was
-fitted. The report gives dev figures of the fitted model and of the former rule (literal
-coverage >= 0.75, on the hits the former pipeline saw, superseded versions included); test
-figures only with ``--report-test``, which is meant to be run once, at the end.
+fitted. The report gives figures per fitting split of the fitted model and of the former rule
+(literal coverage >= 0.75, on the hits the former pipeline saw, superseded versions included);
+the held-out splits (``--test-splits``, default test and fresh2) only with ``--report-test``,
+which is meant to be run once, at the end.
 
 ``--index-dir`` is brought up to date with ``--corpus`` first (it is written): give it a copy
 of the product index, not the index itself.
@@ -45,12 +49,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-QUESTIONS = ROOT / "eval" / "answer_questions.jsonl"
+QUESTIONS = (
+    ROOT / "eval" / "answer_questions.jsonl",
+    ROOT / "eval" / "answer_questions_fresh.jsonl",
+    ROOT / "eval" / "answer_questions_fresh2.jsonl",
+)
+FIT_SPLITS = ("dev", "fresh")
+TEST_SPLITS = ("test", "fresh2")
 FLOORS = (0.88, 0.90, 0.92, 0.94, 0.96)
 L2S = (0.1, 0.3, 1.0, 3.0, 10.0)
-# The features the model uses: the others added nothing in cross-validation on dev (see
-# eval/answerability.md); the report compares them again on every run.
-FIT_FEATURES = ("dense", "soft", "form", "figure")
+# The features the model uses, chosen by cross-validation on the fitting splits (see
+# eval/answerability.md); the report compares them with all features on every run.
+FIT_FEATURES = ("dense", "soft", "figure", "reader")
 OLD_THRESHOLD = 0.75  # the former rule: literal coverage (cap 35) of the best top-10 hit
 
 
@@ -68,7 +78,7 @@ class Row:
         return self.kind == "answerable"
 
 
-def collect(questions, retriever, matcher, progress: bool = True) -> list[Row]:
+def collect(questions, retriever, matcher, reader=None, progress: bool = True) -> list[Row]:
     from tqdm import tqdm
 
     from assistant.answering.pipeline import PER_DOC, SEARCH_K, answer_filters
@@ -84,8 +94,13 @@ def collect(questions, retriever, matcher, progress: bool = True) -> list[Row]:
         old_hits = retriever.search(q.question, k=SEARCH_K, mode="hybrid", per_doc=PER_DOC)
         row = Row(q.id, q.question, q.split, q.kind)
         row.old_lexical = features(q.question, terms, old_hits, None, soft_floor=1.0)[0]["lexical"]
+        read = None  # the reader's score does not depend on the floor: computed once
         for floor in FLOORS:
-            row.features[floor] = features(q.question, terms, hits, matcher, soft_floor=floor)[0]
+            values = features(
+                q.question, terms, hits, matcher, soft_floor=floor, reader=None if read else reader
+            )[0]
+            read = read or {k: values[k] for k in ("reader",) if k in values}
+            row.features[floor] = values | read
         rows.append(row)
     return rows
 
@@ -223,6 +238,7 @@ def separation(rows: list[Row], floor: float, names: tuple[str, ...]) -> list[st
 
 
 def main(argv: list[str] | None = None) -> int:
+    from assistant.answering.reader import load_reader
     from assistant.answering.relevance import FEATURES, MODEL_FILE, AnswerabilityModel, save_model
     from assistant.answering.term_match import matcher_for
     from assistant.config import load_settings
@@ -234,7 +250,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--index-dir", type=Path, required=True)
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    ap.add_argument("--questions", type=Path, default=QUESTIONS)
+    ap.add_argument("--questions", type=Path, nargs="+", default=list(QUESTIONS))
+    ap.add_argument(
+        "--fit-splits",
+        default=",".join(FIT_SPLITS),
+        help=f"splits fitted on (default {','.join(FIT_SPLITS)})",
+    )
+    ap.add_argument(
+        "--test-splits",
+        default=",".join(TEST_SPLITS),
+        help=f"splits --report-test reports (default {','.join(TEST_SPLITS)})",
+    )
     ap.add_argument("--write", action="store_true", help="save the fitted model")
     ap.add_argument("--report-test", action="store_true", help="also report the test split")
     ap.add_argument("--markdown", type=Path, help="write the report here")
@@ -252,14 +278,21 @@ def main(argv: list[str] | None = None) -> int:
         for split, path in (("dev", args.before_dev), ("test", args.before_test))
     }
     settings = load_settings()
-    questions = load_answer_questions(args.questions)
+    fit_splits = tuple(args.fit_splits.split(","))
+    fit_name = "+".join(fit_splits)
+    test_splits = tuple(args.test_splits.split(",")) if args.report_test else ()
+    questions = [q for path in args.questions for q in load_answer_questions(path)]
     build_index([args.corpus], args.index_dir, settings, progress=True)
     retriever = Retriever.open(args.index_dir, settings)
     matcher = matcher_for(retriever.embedder())
-    wanted = ("dev", "test") if args.report_test else ("dev",)
-    rows = collect([q for q in questions if q.split in wanted], retriever, matcher)
-    dev = [r for r in rows if r.split == "dev"]
-    test = [r for r in rows if r.split == "test"]
+    reader = load_reader(settings.cache_dir) if settings.answer_reader else None
+    rows = collect(
+        [q for q in questions if q.split in fit_splits + test_splits], retriever, matcher, reader
+    )
+    dev = [r for r in rows if r.split in fit_splits]  # what the model is fitted on
+    held = {s: [r for r in rows if r.split == s] for s in test_splits}
+    if not dev:
+        ap.error(f"no question of the splits {', '.join(fit_splits)} in {args.questions}")
 
     names = tuple(args.features.split(","))
     unknown = set(names) - set(FEATURES)
@@ -284,12 +317,17 @@ def main(argv: list[str] | None = None) -> int:
         related_cut, _ = best_cut(
             [pi for pi, _ in below], [r.kind != "off_topic" for _, r in below]
         )
-    digest = hashlib.sha256(args.questions.read_bytes()).hexdigest()[:16]
+    files = [
+        f"{path.resolve().relative_to(ROOT)} "
+        f"(sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]}…)"
+        for path in args.questions
+    ]
     fitted = {
-        "method": "logistic regression (Newton, L2 on standardized features), thresholds on dev",
+        "method": "logistic regression (Newton, L2 on standardized features), thresholds on "
+        "the questions fitted on",
         "script": "eval/fit_answerability.py",
-        "questions": f"{args.questions.relative_to(ROOT)} (sha256 {digest}…)",
-        "split": "dev",
+        "questions": files,
+        "split": fit_name,
         "dev_counts": {
             k: sum(r.kind == k for r in dev) for k in ("answerable", "near_miss", "off_topic")
         },
@@ -310,11 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     report = [
         "## Fitted model",
         "",
-        f"soft floor {floor}, L2 {l2} (best 5-fold CV log-loss on dev, {losses[floor, l2]:.3f}, "
+        f"soft floor {floor}, L2 {l2} (best 5-fold CV log-loss on {fit_name}, "
+        f"{losses[floor, l2]:.3f}, "
         f"of floors {', '.join(map(str, FLOORS))} × L2 {', '.join(map(str, L2S))}); "
         f"answer threshold {answer_cut:.3f}, related threshold {model.related_threshold:.3f}",
         "",
-        f"5-fold cross-validated on dev (answer threshold chosen on the training folds): "
+        f"5-fold cross-validated on {fit_name} (answer threshold chosen on the training "
+        f"folds): "
         f"{fitted['cv_dev']}. For comparison, all features ({', '.join(FEATURES)}) at the same "
         f"floor and L2: CV log-loss {cv_logloss(dev, floor, tuple(FEATURES), l2):.3f}, "
         f"{cv_figures(dev, floor, tuple(FEATURES), l2)}.",
@@ -327,36 +367,32 @@ def main(argv: list[str] | None = None) -> int:
         ),
         f"| bias | | | {b:+.3f} |",
         "",
-        "## Feature ranges on dev",
+        f"## Feature ranges on {fit_name}",
         "",
         *separation(dev, floor, tuple(FEATURES)),
         "",
         "## Outcomes",
         "",
-        f"- dev, fitted model: {figures(table(dev, outcomes_of(dev, model), 'dev'))}",
-        f"- dev, former rule: {figures(table(dev, old_outcomes(dev, before['dev']), 'dev'))}",
     ]
-    if test:
+    by_split = {s: [r for r in dev if r.split == s] for s in fit_splits} | held
+    for name, rs in by_split.items():
+        role = "fitted on" if name in fit_splits else "**held out, reported once**"
         report += [
-            f"- **test (reported once)**, fitted model: "
-            f"{figures(table(test, outcomes_of(test, model), 'test'))}",
-            "- test, former rule: "
-            f"{figures(table(test, old_outcomes(test, before['test']), 'test'))}",
+            f"- {name} ({role}), fitted model: {figures(table(rs, outcomes_of(rs, model), name))}",
+            f"- {name}, former rule: "
+            f"{figures(table(rs, old_outcomes(rs, before.get(name)), name))}",
         ]
-    for name, rs in (("dev", dev), ("test", test)):
-        if rs:
-            report += [
-                "",
-                render_outcomes(table(rs, outcomes_of(rs, model), name), f"{name}, fitted model"),
-            ]
-            report += [
-                "",
-                render_outcomes(
-                    table(rs, old_outcomes(rs, before[name]), name), f"{name}, former rule"
-                ),
-            ]
+    for name, rs in by_split.items():
+        report += [
+            "",
+            render_outcomes(table(rs, outcomes_of(rs, model), name), f"{name}, fitted model"),
+            "",
+            render_outcomes(
+                table(rs, old_outcomes(rs, before.get(name)), name), f"{name}, former rule"
+            ),
+        ]
     wrong = [r for r in dev if (outcomes_of([r], model)[r.id] == "answered") != r.answerable]
-    report += ["", "## Dev questions the fitted model gets wrong", ""]
+    report += ["", "## Questions fitted on that the fitted model gets wrong", ""]
     report += [f"- {r.id} ({r.kind}) {r.question} → {outcomes_of([r], model)[r.id]}" for r in wrong]
     text = "\n".join(report) + "\n"
     print(text)

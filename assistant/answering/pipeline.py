@@ -26,6 +26,7 @@ from assistant.answering.extractive import (
 )
 from assistant.answering.llm import LLMConfig, LLMError, llm_config, stream_chat
 from assistant.answering.prompting import build_prompt
+from assistant.answering.reader import AnswerReader, load_reader
 from assistant.answering.relevance import AnswerabilityModel, Relevance, assess
 from assistant.answering.support import check_support, join_marker_ranges, substantive
 from assistant.answering.term_match import TermMatcher, matcher_for
@@ -103,6 +104,15 @@ def term_matcher(retriever: SearchesIndex) -> TermMatcher | None:
     return matcher_for(embedder()) if callable(embedder) else None
 
 
+def answer_reader(retriever: SearchesIndex) -> AnswerReader | None:
+    """The answer reader, built under the retriever's cache directory, when it has settings
+    and they ask for one."""
+    settings = getattr(retriever, "settings", None)
+    if settings is None or not settings.answer_reader:
+        return None
+    return load_reader(settings.cache_dir)
+
+
 def retrieve(
     question: str,
     retriever: SearchesIndex,
@@ -113,7 +123,10 @@ def retrieve(
 ) -> Retrieval:
     filters = answer_filters(filters)
     hybrid = retriever.search(question, k=SEARCH_K, mode="hybrid", filters=filters, per_doc=PER_DOC)
-    relevance = assess(question, hybrid, matcher=term_matcher(retriever), model=model)
+    relevance = assess(
+        question, hybrid, matcher=term_matcher(retriever), reader=answer_reader(retriever),
+        model=model,
+    )  # fmt: skip
     hits = (
         hybrid
         if mode == "hybrid"

@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.answering.question_form import answer_form, asks_quantity, states_number
 from assistant.answering.term_match import TermMatcher, soft_coverage
@@ -54,9 +54,12 @@ from assistant.answering.terms import QueryTerm, coverage, query_terms
 from assistant.records import Hit
 from assistant.text import normalize, split_sentences
 
+if TYPE_CHECKING:
+    from assistant.answering.reader import AnswerReader
+
 Outcome = Literal["answered", "related", "not_covered"]
 OUTCOMES: tuple[Outcome, ...] = ("answered", "related", "not_covered")
-FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus", "form", "figure")
+FEATURES = ("dense", "gap", "lexical", "soft", "agreement", "focus", "form", "figure", "reader")
 MODEL_FILE = Path(__file__).with_name("answerability.json")
 WEIGHT_CAP = 35.0  # about four or five specific words cover a long query
 TOP_N = 10  # hits considered for lexical coverage, gap and agreement
@@ -64,6 +67,7 @@ SOFT_TOP = 3  # hits considered for soft coverage (each needs its words embedded
 AGREE_TOP = 5  # fused hits considered for agreement
 AGREE_RANK = 10  # a retriever "found" a hit when it ranked it this high or better
 FORM_FEATURES = ("form", "figure")  # whether passages have an answer's form; 0 is neutral
+ANSWER_FEATURES = ("reader",)  # whether a passage answers; neutral when absent (its mean)
 
 
 @dataclass(frozen=True)
@@ -81,16 +85,19 @@ class AnswerabilityModel:
     fitted: dict[str, Any] = field(default_factory=dict)  # how and on what it was fitted
 
     def probability(self, values: dict[str, float]) -> float:
+        """A feature missing from ``values`` counts as neutral (its mean)."""
         z = self.bias + sum(
-            w * (values[f] - m) / s
+            w * (values.get(f, m) - m) / s
             for f, m, s, w in zip(self.features, self.mean, self.scale, self.weights, strict=True)
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
     def topic_probability(self, values: dict[str, float]) -> float:
-        """The probability with the answer-form signals neutral (0): whether the passages are
-        on the question's topic, whatever form of answer it asks for."""
-        return self.probability({**values, **dict.fromkeys(FORM_FEATURES, 0.0)})
+        """The probability with the answer-form signals (0) and the reader neutral: whether
+        the passages are on the question's topic, whatever form of answer it asks for and
+        whether or not they give it."""
+        topic = {k: v for k, v in values.items() if k not in ANSWER_FEATURES}
+        return self.probability({**topic, **dict.fromkeys(FORM_FEATURES, 0.0)})
 
     def decide(self, values: dict[str, float]) -> tuple[Outcome, float]:
         """The outcome for these feature values, and the probability that they answer."""
@@ -239,8 +246,10 @@ def features(
     matcher: TermMatcher | None,
     *,
     soft_floor: float,
+    reader: AnswerReader | None = None,
 ) -> tuple[dict[str, float], int | None]:
-    """The feature values of the hybrid hits, and the index of the best-carrying hit."""
+    """The feature values of the hybrid hits, and the index of the best-carrying hit. Without
+    a reader, ``reader`` is left out (the model then counts it as neutral)."""
     top = list(hits[:TOP_N])
     if not top:
         return dict.fromkeys(FEATURES, 0.0), None
@@ -268,6 +277,8 @@ def features(
         ),
         "figure": 0.0 if figure is None else figure - max(soft),
     }
+    if reader is not None:
+        values["reader"] = max(reader.best(question, [h.chunk.text for h in top[:SOFT_TOP]]))
     return values, best
 
 
@@ -276,12 +287,15 @@ def assess(
     hits: Sequence[Hit],
     *,
     matcher: TermMatcher | None = None,
+    reader: AnswerReader | None = None,
     model: AnswerabilityModel | None = None,
 ) -> Relevance:
     """Judge the hybrid hits of ``question``: answered, related or not covered."""
     model = model or default_model()
     terms = tuple(query_terms(question))
-    values, best = features(question, terms, hits, matcher, soft_floor=model.soft_floor)
+    values, best = features(
+        question, terms, hits, matcher, soft_floor=model.soft_floor, reader=reader
+    )
     if not hits:
         return Relevance("not_covered", 0.0, values, terms, None)
     outcome, p = model.decide(values)

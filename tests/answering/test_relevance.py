@@ -58,7 +58,7 @@ def test_every_feature_is_computed_and_the_gap_measures_how_the_best_stands_out(
     shuangjian_hits,
 ):
     rel = assess("各地如何落实双减", shuangjian_hits, model=lexical_model())
-    assert set(rel.features) == set(FEATURES)
+    assert set(rel.features) == set(FEATURES) - {"reader"}  # no reader given
     assert rel.features["dense"] == pytest.approx(0.89)  # make_hit: 0.9 - rank / 100
     assert rel.features["gap"] == pytest.approx(0.01)
 
@@ -115,3 +115,26 @@ def test_shipped_model_says_how_it_was_fitted():
     assert set(model.features) <= set(FEATURES)
     assert model.related_threshold <= model.answer_threshold
     assert model.fitted.get("method")
+
+
+def reader_model() -> AnswerabilityModel:
+    return AnswerabilityModel(
+        features=("dense", "reader"), mean=(0.9, -1.0), scale=(0.02, 1.0), weights=(1.0, 1.0),
+        bias=0.0, answer_threshold=0.5, related_threshold=0.3, soft_floor=0.9,
+    )  # fmt: skip
+
+
+def test_without_a_reader_its_feature_counts_as_neutral_and_topic_ignores_it():
+    model = reader_model()
+    assert model.probability({"dense": 0.9}) == model.probability({"dense": 0.9, "reader": -1.0})
+    low, high = {"dense": 0.92, "reader": -3.0}, {"dense": 0.92, "reader": 1.0}
+    assert model.probability(low) < model.probability(high)
+    assert model.topic_probability(low) == model.topic_probability(high)
+
+
+@pytest.mark.slow
+def test_the_reader_scores_the_top_passages(shuangjian_hits, answer_reader):
+    question = "各地如何落实双减"
+    rel = assess(question, shuangjian_hits, reader=answer_reader, model=reader_model())
+    texts = [h.chunk.text for h in shuangjian_hits[:3]]
+    assert rel.features["reader"] == pytest.approx(max(answer_reader.best(question, texts)))
