@@ -23,7 +23,11 @@ label and text):
 - ``figure``: for a question that asks for a figure, what its coverage loses when only
   sentences that state a number count: the soft coverage of the best such sentence of the top
   passages (read with its passage's locality, title and headings) minus ``soft``. A passage on
-  the topic that states no figure for it does not answer "多少". 0 for other questions.
+  the topic that states no figure for it does not answer "多少". 0 for other questions;
+- ``reader``: the answer reader's best logit over the sentences of the top passages
+  (``reader.py``): a cross-encoder reads question and sentence together, so it can tell a
+  provision that answers from one on the same topic that does not. Left out without a reader;
+  the model then counts it as neutral.
 
 A logistic model over (some of) these features (``AnswerabilityModel``, parameters in
 ``answerability.json``, fitted by ``eval/fit_answerability.py`` on the dev split of
@@ -32,7 +36,8 @@ answer the question. At or above the answer threshold the question is ``answered
 evidence). Below it, ``related`` (show the closest provisions and say they do not answer
 directly) or ``not_covered`` (cite nothing) is a question of topic, not of the form of the
 answer: the same probability with ``form`` and ``figure`` set to their neutral 0 (as if the
-question asked for no particular form of answer), when higher, is cut at the related threshold.
+question asked for no particular form of answer) and the reader neutral, when higher, is cut at
+the related threshold.
 Rules that name 班主任津贴 but state no amount do not answer "班主任每月津贴是多少钱", but they
 are the related provisions to show.
 """
