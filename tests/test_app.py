@@ -236,7 +236,7 @@ def test_05_bad_upload_is_refused_and_good_one_is_indexed(page, served, tmp_path
 # Three outcomes of the answer decision (questions not in eval/answer_questions.jsonl).
 OUTCOME_QUESTIONS = [
     ("answered", "学校可以组织学生在假期集体补课吗", "直接依据："),
-    ("related", "中小学教室的灯光照度有什么标准", "相关条文（文件没有直接回答这个问题）"),
+    ("related", "乡村学校的班主任津贴每月发多少", "相关条文（文件没有直接回答这个问题）"),
     ("not_covered", "驾照科目二考试怎么练车", "没有涉及"),
 ]
 
