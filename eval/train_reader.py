@@ -108,9 +108,16 @@ def training_pairs(benchmarks: Path, seed: int = 0) -> tuple[list[tuple], list[t
     return train, held
 
 
+def auc(labels: list[float], scores: list[float]) -> float:
+    """The probability that a positive scores above a negative (ties count half)."""
+    pos = np.array([s for s, y in zip(scores, labels, strict=True) if y])
+    neg = np.array([s for s, y in zip(scores, labels, strict=True) if not y])
+    above = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(above / (len(pos) * len(neg)))
+
+
 def evaluate(model, tokenizer, held: list[tuple], max_length: int) -> dict[str, float]:
     import torch
-    from sklearn.metrics import roc_auc_score
 
     scores: list[float] = []
     model.eval()
@@ -127,7 +134,7 @@ def evaluate(model, tokenizer, held: list[tuple], max_length: int) -> dict[str, 
     for row, score in zip(held, scores, strict=True):
         by_question.setdefault(row[0], []).append((score, row[3]))
     top1 = np.mean([max(v, key=lambda x: x[0])[1] for v in by_question.values()])
-    return {"auc": round(float(roc_auc_score([h[3] for h in held], scores)), 4),
+    return {"auc": round(auc([h[3] for h in held], scores), 4),
             "top1": round(float(top1), 4)}  # fmt: skip
 
 
