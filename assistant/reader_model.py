@@ -20,11 +20,15 @@ import warnings
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.hashing import file_sha256
 from assistant.offline_model import ensure_offline_model, install_dir, model_build_lock
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +213,7 @@ def build_reader(
     return info
 
 
-def reader_tokenizer(base_dir: Path):
+def reader_tokenizer(base_dir: Path) -> Tokenizer:
     """The embedding model's tokenizer, set up for question/passage pairs."""
     from tokenizers import Tokenizer
 
@@ -219,7 +223,10 @@ def reader_tokenizer(base_dir: Path):
     return tokenizer
 
 
-def encode_pairs(tokenizer, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+def encode_pairs(
+    tokenizer: Tokenizer, pairs: list[tuple[str, str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Padded token ids and attention masks of question/passage pairs."""
     encoded = tokenizer.encode_batch(pairs)
     ids = np.array([e.ids for e in encoded], dtype=np.int64)
     mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
