@@ -26,7 +26,7 @@ from assistant.answering.extractive import (
 )
 from assistant.answering.llm import LLMConfig, LLMError, llm_config, stream_chat
 from assistant.answering.prompting import build_prompt
-from assistant.answering.reader import AnswerReader, load_reader
+from assistant.answering.reader import AnswerReader, load_reader, reader_cache_dir
 from assistant.answering.relevance import AnswerabilityModel, Relevance, assess
 from assistant.answering.support import check_support, join_marker_ranges, substantive
 from assistant.answering.term_match import TermMatcher, matcher_for
@@ -105,12 +105,14 @@ def term_matcher(retriever: SearchesIndex) -> TermMatcher | None:
 
 
 def answer_reader(retriever: SearchesIndex) -> AnswerReader | None:
-    """The answer reader, built under the retriever's cache directory, when it has settings
-    and they ask for one."""
+    """The answer reader, when the retriever has settings and they ask for one; built beside
+    the offline embedding model the retriever embeds with, else under its cache directory."""
     settings = getattr(retriever, "settings", None)
     if settings is None or not settings.answer_reader:
         return None
-    return load_reader(settings.cache_dir)
+    embedder = getattr(retriever, "embedder", None)
+    loaded = embedder() if callable(embedder) else None
+    return load_reader(reader_cache_dir(loaded, settings.cache_dir))
 
 
 def retrieve(

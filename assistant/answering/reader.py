@@ -77,6 +77,17 @@ class AnswerReader:
         return out
 
 
+def reader_cache_dir(embedder: object, default: Path) -> Path:
+    """The cache directory holding ``embedder``'s model when that is the offline embedding model
+    the reader is built on (so it is not built a second time elsewhere); else ``default``."""
+    from assistant.offline_model import offline_model_dir
+
+    path = getattr(embedder, "model_path", None)
+    if isinstance(path, Path) and path == offline_model_dir(path.parent.parent):
+        return path.parent.parent
+    return default
+
+
 @lru_cache(maxsize=4)
 def load_reader(cache_dir: Path) -> AnswerReader:
     """The reader built under ``cache_dir`` (built on first use), one per process."""

@@ -36,3 +36,12 @@ def test_traditional_characters_read_like_simplified(answer_reader):
     (simplified,) = answer_reader.best("学校可以组织学生参加商业庆典吗", [passage])
     (traditional,) = answer_reader.best("學校可以組織學生參加商業慶典嗎", [passage])
     assert traditional == pytest.approx(simplified, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_the_reader_is_built_beside_the_embedding_model_in_use(embedder, tmp_path):
+    from assistant.answering.reader import reader_cache_dir
+
+    beside = embedder.model_path.parent.parent
+    assert reader_cache_dir(embedder, tmp_path) == beside
+    assert reader_cache_dir(object(), tmp_path) == tmp_path  # another model: the settings' cache
