@@ -144,8 +144,6 @@ class OnnxEmbedder:
     ) -> None:  # fmt: skip
         from concurrent.futures import ThreadPoolExecutor
 
-        import onnxruntime as ort
-
         from assistant.tokenizer_subset import load_tokenizer
 
         self.model_name = model_name
@@ -158,15 +156,7 @@ class OnnxEmbedder:
             tokenizer = pool.submit(
                 load_tokenizer, model_path / "tokenizer.json", cache_dir, max_length
             )
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = cpu_threads()
-            options.inter_op_num_threads = 1
-            # Idle worker threads sleep instead of spinning: on a shared machine (or beside
-            # other requests) spinning costs CPU time and, for short queries, latency.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session = ort.InferenceSession(
-                str(model_path / onnx_file), options, providers=["CPUExecutionProvider"]
-            )
+            self._session = cpu_session(model_path / onnx_file)
             self._tokenizer = tokenizer.result()
         self._inputs = {i.name for i in self._session.get_inputs()}
         self.dim = int(self._session.get_outputs()[0].shape[-1])
@@ -210,6 +200,19 @@ class OnnxEmbedder:
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.maximum(norms, 1e-12)
+
+
+def cpu_session(path: Path) -> Any:
+    """An ONNX Runtime session on the CPU, one thread per core, idle threads sleeping."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = cpu_threads()
+    options.inter_op_num_threads = 1
+    # Idle worker threads sleep instead of spinning: on a shared machine (or beside other
+    # requests) spinning costs CPU time and, for short queries, latency.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def token_batches(lengths: Sequence[int], batch_size: int, budget: int) -> list[list[int]]:

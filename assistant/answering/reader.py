@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.embedding import cpu_threads
+from assistant.embedding import cpu_session
 from assistant.reader_model import ONNX_FILE, ensure_reader_model, reader_tokenizer
 from assistant.text import normalize, split_sentences
 
@@ -37,15 +37,7 @@ class AnswerReader:
     """``best(question, passages)``: per passage, the reader's best logit over its windows."""
 
     def __init__(self, model_dir: Path, tokenizer_dir: Path) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = cpu_threads()
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(model_dir / ONNX_FILE)
         self._tokenizer = reader_tokenizer(tokenizer_dir)
         self._lock = threading.Lock()
 
