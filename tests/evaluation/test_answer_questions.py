@@ -9,15 +9,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from label_checks import superseded_labels
 
-from assistant.documents import ingest
 from assistant.evaluation.datasets import (
     ANSWER_KINDS,
     SPLITS,
     in_split,
     load_answer_questions,
 )
-from assistant.evaluation.matching import find_broken_labels, same_file
+from assistant.evaluation.matching import find_broken_labels
 from assistant.text import is_traditional, normalize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,13 +29,6 @@ CORPUS = ROOT / "corpus"
 @pytest.fixture(scope="module")
 def questions():
     return load_answer_questions(QUESTION_SET)
-
-
-@pytest.fixture(scope="module")
-def chunks():
-    report = ingest([CORPUS], progress=False)
-    assert report.failures == []
-    return report.chunks
 
 
 def test_the_set_has_the_sizes_issue_8_asks_for(questions):
@@ -73,16 +66,7 @@ def test_every_quote_is_a_verbatim_passage_of_the_shipped_corpus(questions, chun
 
 
 def test_labels_cite_the_current_version_of_a_text_in_several_versions(questions, chunks):
-    dates: dict[str, set[str]] = {}
-    for c in chunks:
-        dates.setdefault(c.doc.title, set()).add(c.doc.date or "")
-    superseded = []
-    for q in questions:
-        for rel in q.relevant:
-            doc = next(c.doc for c in chunks if same_file(rel.file, c))
-            if (doc.date or "") < max(dates[doc.title]):
-                superseded.append(f"{q.id}: {rel.file}")
-    assert superseded == []
+    assert superseded_labels(questions, chunks) == []
 
 
 def _bigrams(text: str) -> set[str]:

@@ -10,14 +10,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from label_checks import superseded_labels
 
-from assistant.documents import ingest
 from assistant.evaluation.datasets import DatasetError, load_answer_questions
-from assistant.evaluation.matching import find_broken_labels, match_key, same_file
+from assistant.evaluation.matching import find_broken_labels, match_key
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "eval"
-CORPUS = ROOT / "corpus"
 HELD_OUT = {"fresh": "answer_questions_fresh.jsonl", "fresh2": "answer_questions_fresh2.jsonl"}
 OTHER_SETS = (
     "answer_questions.jsonl",
@@ -32,13 +31,6 @@ KIND_PREFIX = {"answerable": "ans", "near_miss": "near", "off_topic": "off"}
 def held_out(request):
     split = request.param
     return split, load_answer_questions(EVAL / HELD_OUT[split])
-
-
-@pytest.fixture(scope="module")
-def chunks():
-    report = ingest([CORPUS], progress=False)
-    assert report.failures == []
-    return report.chunks
 
 
 def test_the_set_has_80_answerable_40_near_miss_and_40_off_topic_questions(held_out):
@@ -69,16 +61,7 @@ def test_only_answerable_questions_carry_labels(held_out):
 def test_every_label_matches_a_chunk_of_the_current_shipped_corpus(held_out, chunks):
     _, questions = held_out
     assert [str(b) for b in find_broken_labels(questions, chunks)] == []
-    dates: dict[str, set[str]] = {}
-    for c in chunks:
-        dates.setdefault(c.doc.title, set()).add(c.doc.date or "")
-    superseded = []
-    for q in questions:
-        for rel in q.relevant:
-            doc = next(c.doc for c in chunks if same_file(rel.file, c))
-            if (doc.date or "") < max(dates[doc.title]):
-                superseded.append(f"{q.id}: {rel.file}")
-    assert superseded == []
+    assert superseded_labels(questions, chunks) == []
 
 
 def test_no_question_repeats_a_question_of_another_set(held_out):

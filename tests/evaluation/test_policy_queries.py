@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents import ingest
 from assistant.evaluation.datasets import QUERY_TYPES, load_policy_queries, select_queries
 from assistant.evaluation.matching import find_broken_labels, match_key, passage_matches
 
@@ -22,13 +21,6 @@ CORPUS = ROOT / "corpus"
 @pytest.fixture(scope="module")
 def queries():
     return load_policy_queries(QUERY_SET)
-
-
-@pytest.fixture(scope="module")
-def chunks():
-    report = ingest([CORPUS], progress=False)
-    assert report.failures == []
-    return report.chunks
 
 
 def _notes() -> dict[str, str]:
