@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -44,12 +45,28 @@ def test_deltas_that_do_not_match_the_embedding_model_are_refused_and_nothing_is
         deltas = {k: z[k] for k in z.files}
     name = next(k for k in deltas if k.endswith(".scale"))
     deltas[name] = (deltas[name].astype(np.float32) * 50).astype(np.float16)  # damaged
-    bad = tmp_path / "bad.npz"
+    bad = tmp_path / rm.DELTA_FILE
     np.savez(bad, **deltas)
+    shutil.copy(rm.shipped(rm.CHECK_FILE), tmp_path / rm.CHECK_FILE)
     dest = tmp_path / "models" / "reader"
     dest.parent.mkdir()
     with pytest.raises(rm.ReaderModelError, match="not the ones it was trained with"):
         rm.build_reader(offline_model_dir(embedding_cache_dir), dest, bad, progress=False)
+    assert list(dest.parent.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_deltas_without_check_logits_beside_them_are_refused_and_nothing_is_installed(
+    embedder, embedding_cache_dir: Path, tmp_path: Path
+):
+    from assistant.offline_model import offline_model_dir
+
+    lone = tmp_path / rm.DELTA_FILE
+    shutil.copy(rm.shipped(rm.DELTA_FILE), lone)
+    dest = tmp_path / "models" / "reader"
+    dest.parent.mkdir()
+    with pytest.raises(rm.ReaderModelError, match="cannot be checked"):
+        rm.build_reader(offline_model_dir(embedding_cache_dir), dest, lone, progress=False)
     assert list(dest.parent.iterdir()) == []
 
 

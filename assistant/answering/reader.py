@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.embedding import cpu_session
-from assistant.reader_model import ONNX_FILE, ensure_reader_model, reader_tokenizer
+from assistant.reader_model import ONNX_FILE, encode_pairs, ensure_reader_model, reader_tokenizer
 from assistant.text import normalize, split_sentences
 
 MIN_SENTENCE = 6  # characters; shorter pieces are headings or labels
@@ -45,14 +45,13 @@ class AnswerReader:
         """The reader's logit for ``question`` against each of ``texts`` (normalized)."""
         q = normalize(question)
         out = np.empty(len(texts), np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches pad little
         with self._lock:
-            for start in range(0, len(texts), BATCH):
-                batch = [(q, t) for t in texts[start : start + BATCH]]
-                encoded = self._tokenizer.encode_batch(batch)
-                ids = np.array([e.ids for e in encoded], dtype=np.int64)
-                mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            for start in range(0, len(order), BATCH):
+                part = order[start : start + BATCH]
+                ids, mask = encode_pairs(self._tokenizer, [(q, texts[i]) for i in part])
                 feed = {"input_ids": ids, "attention_mask": mask}
-                out[start : start + len(batch)] = self._session.run(None, feed)[0].reshape(-1)
+                out[part] = self._session.run(None, feed)[0].reshape(-1)
         return out
 
     def best(self, question: str, passages: Sequence[str]) -> list[float]:
