@@ -2,11 +2,13 @@
 and report.
 
 Reads the question sets (``eval/answer_questions.jsonl``: ``split`` dev|test;
-``eval/answer_questions_fresh.jsonl``: ``fresh``; ``eval/answer_questions_fresh2.jsonl``:
-``fresh2``; ``kind`` answerable|near_miss|off_topic), retrieves each question as the pipeline
-does and computes the features of ``assistant/answering/relevance.py`` for a few values of the
-soft-match floor. Then, on the **fitting splits only** (``--fit-splits``, default dev and
-fresh: ``fresh`` was the held-out set of the previous model, run once, then fitted on):
+``eval/answer_questions_fresh{,2,3}.jsonl``: ``fresh``, ``fresh2``, ``fresh3``; ``kind``
+answerable|near_miss|off_topic), retrieves each question as the pipeline does and computes the
+features of ``assistant/answering/relevance.py`` for a few values of the soft-match floor. With
+``--fold-deltas``, the reader score of a question fitted on comes from a reader that was not
+trained on it (the shipped reader was adapted on the same questions, ``train_reader.py
+--policy``). Then, on the **fitting splits only** (``--fit-splits``, default dev, fresh and
+fresh2: each fresh set was the held-out set of an earlier model, run once, then fitted on):
 
 1. for each soft-match floor and L2 penalty, a logistic regression (standardized features;
    ``FIT_FEATURES``, or ``--features``) is scored by 5-fold cross-validated log-loss; the best
@@ -23,7 +25,7 @@ fresh: ``fresh`` was the held-out set of the previous model, run once, then fitt
 ``--write`` saves the model to ``assistant/answering/answerability.json`` with how it was
 fitted. The report gives figures per fitting split of the fitted model and of the former rule
 (literal coverage >= 0.75, on the hits the former pipeline saw, superseded versions included);
-the held-out splits (``--test-splits``, default test and fresh2) only with ``--report-test``,
+the held-out splits (``--test-splits``, default test and fresh3) only with ``--report-test``,
 which is meant to be run once, at the end.
 
 ``--index-dir`` is brought up to date with ``--corpus`` first (it is written): give it a copy
@@ -53,9 +55,10 @@ QUESTIONS = (
     ROOT / "eval" / "answer_questions.jsonl",
     ROOT / "eval" / "answer_questions_fresh.jsonl",
     ROOT / "eval" / "answer_questions_fresh2.jsonl",
+    ROOT / "eval" / "answer_questions_fresh3.jsonl",
 )
-FIT_SPLITS = ("dev", "fresh")
-TEST_SPLITS = ("test", "fresh2")
+FIT_SPLITS = ("dev", "fresh", "fresh2")
+TEST_SPLITS = ("test", "fresh3")
 FLOORS = (0.88, 0.90, 0.92, 0.94, 0.96)
 L2S = (0.1, 0.3, 1.0, 3.0, 10.0)
 # The features the model uses, chosen by cross-validation on the fitting splits (see
@@ -79,6 +82,8 @@ class Row:
 
 
 def collect(questions, retriever, matcher, reader=None, progress: bool = True) -> list[Row]:
+    """Each question's features. ``reader`` is an ``AnswerReader``, or a function of the
+    question giving the one to use."""
     from tqdm import tqdm
 
     from assistant.answering.pipeline import PER_DOC, SEARCH_K, answer_filters
@@ -95,14 +100,31 @@ def collect(questions, retriever, matcher, reader=None, progress: bool = True) -
         row = Row(q.id, q.question, q.split, q.kind)
         row.old_lexical = features(q.question, terms, old_hits, None, soft_floor=1.0)[0]["lexical"]
         read = None  # the reader's score does not depend on the floor: computed once
+        reads = reader(q) if callable(reader) else reader
         for floor in FLOORS:
             values = features(
-                q.question, terms, hits, matcher, soft_floor=floor, reader=None if read else reader
+                q.question, terms, hits, matcher, soft_floor=floor, reader=None if read else reads
             )[0]
             read = read or {k: values[k] for k in ("reader",) if k in values}
             row.features[floor] = values | read
         rows.append(row)
     return rows
+
+
+def fold_readers(shipped, deltas: list[Path], fit_splits: tuple[str, ...], cache_dir: Path):
+    """A function of a question giving its reader: for a question fitted on, the reader of
+    ``deltas[fold]`` that was trained without its fold; for any other, ``shipped``."""
+    from train_reader import fold_of
+
+    from assistant.answering.reader import AnswerReader
+    from assistant.offline_model import offline_model_dir
+    from assistant.reader_model import ensure_reader_model
+
+    folds = [
+        AnswerReader(ensure_reader_model(cache_dir, d), offline_model_dir(cache_dir))
+        for d in deltas
+    ]
+    return lambda q: folds[fold_of(q.id, len(folds))] if q.split in fit_splits else shipped
 
 
 # ------------------------------------------------------------------------------ logistic fit
@@ -267,6 +289,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before-dev", type=Path, help="eval/former_rule_outcomes.py output for dev")
     ap.add_argument("--before-test", type=Path, help="eval/former_rule_outcomes.py output for test")
     ap.add_argument(
+        "--fold-deltas",
+        type=Path,
+        nargs="+",
+        help="reader deltas each trained without one fold of the questions fitted on "
+        "(train_reader.py --policy --fold i): a fitted question's reader score comes from the "
+        "one that did not see it; other questions use the configured reader",
+    )
+    ap.add_argument(
         "--features",
         default=",".join(FIT_FEATURES),
         help=f"comma-separated features to fit (default {','.join(FIT_FEATURES)})",
@@ -286,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     retriever = Retriever.open(args.index_dir, settings)
     matcher = matcher_for(retriever.embedder())
     reader = load_reader(settings.cache_dir) if settings.answer_reader else None
+    if args.fold_deltas and reader is not None:
+        reader = fold_readers(reader, args.fold_deltas, fit_splits, settings.cache_dir)
     rows = collect(
         [q for q in questions if q.split in fit_splits + test_splits], retriever, matcher, reader
     )

@@ -11,15 +11,33 @@ AUC and top-1 (is the answer window ranked first among its question's windows).
 The model starts from the offline embedding model (``offline_model.py``) with its word
 embeddings frozen, so that only the rest needs shipping: ``--write`` packs the differences as
 4-bit deltas (``reader_model.pack_q4``) into ``assistant/answering/reader_delta.npz`` and records
-check logits in ``assistant/answering/reader_check.json``. No policy question is used. Needs
-torch and transformers (installed with sentence-transformers); ~1 hour for 500 steps on 2 cores.
+check logits in ``assistant/answering/reader_check.json``. Needs torch and transformers
+(installed with sentence-transformers); ~1 hour for 500 steps on 2 cores.
 
     PYTHONPATH=. .venv/bin/python eval/train_reader.py --out /tmp/reader --steps 500 --write
+
+Wikipedia questions are factoid ones; people asking about policy ask yes/no questions in words
+unlike the provisions'. ``--policy`` adapts the reader (``--init``: deltas to start from) on
+the labelled policy questions of the fitting splits (never a held-out split): half of each batch
+is policy pairs (``policy_pairs``), half reading-comprehension pairs not trained on before
+(``--general-from``). Because the answerability model must be fitted on reader scores of
+questions the reader has not seen, the same run is made once per fold without that fold's
+questions (``--fold i``, ``fold_of``; ``fit_answerability.py --fold-deltas``), then on all:
+
+    cp -a index /tmp/fit-index
+    mkdir /tmp/wiki && git show b1ca2c9:assistant/answering/reader_delta.npz \\
+        > /tmp/wiki/reader_delta.npz   # the reader of the first command (500 steps)
+    for f in 0 1; do PYTHONPATH=. .venv/bin/python eval/train_reader.py --out /tmp/reader-$f \\
+        --init /tmp/wiki --policy --index-dir /tmp/fit-index --fold $f --steps 124 --lr 2e-5 \\
+        --general-from 16000 --write --delta-dir /tmp/deltas-$f; done
+    PYTHONPATH=. .venv/bin/python eval/train_reader.py --out /tmp/reader --init /tmp/wiki \\
+        --policy --index-dir /tmp/fit-index --steps 124 --lr 2e-5 --general-from 16000 --write
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -108,6 +126,75 @@ def training_pairs(benchmarks: Path, seed: int = 0) -> tuple[list[tuple], list[t
     return train, held
 
 
+# ---------------------------------------------------------------- policy questions (adaptation)
+
+POLICY_QUESTIONS = (
+    ROOT / "eval" / "answer_questions.jsonl",
+    ROOT / "eval" / "answer_questions_fresh.jsonl",
+    ROOT / "eval" / "answer_questions_fresh2.jsonl",
+)
+POLICY_SPLITS = ("dev", "fresh", "fresh2")  # never a split reported as held out
+READ_TOP = 3  # the passages the pipeline's reader reads (relevance.SOFT_TOP)
+QUOTE_GRAM = 6  # a window sharing a 6-character piece with a labelled quote is not a negative
+
+
+def fold_of(question_id: str, folds: int) -> int:
+    """A question's fold, stable across runs and scripts (``fit_answerability.py``)."""
+    return int(hashlib.sha256(question_id.encode("utf-8")).hexdigest(), 16) % folds
+
+
+def grams(text: str, n: int) -> set[str]:
+    return {text[i : i + n] for i in range(len(text) - n + 1)}
+
+
+def closest(question: str, windows: list[str], n: int) -> list[str]:
+    """The ``n`` windows that share most character bigrams with ``question``."""
+    qb = bigrams(question)
+    return sorted(windows, key=lambda w: -len(qb & bigrams(w)))[:n]
+
+
+def policy_pairs(questions, chunks, search, seed: int = 0) -> list[tuple]:
+    """(question id, question, window, label) pairs from labelled policy questions.
+
+    Answerable: the window of a labelled passage holding its quote is a positive (twice, to
+    balance), the two windows of the same passage without it that share most bigrams with the
+    question and the best such window of each top passage from an unlabelled document are
+    negatives. Near-miss and off-topic questions: the three (one) windows of the top passages
+    that share most bigrams with the question are negatives — the hard case is a passage on the
+    topic that does not answer.
+    """
+    from assistant.answering.reader import windows as reader_windows
+    from assistant.evaluation.matching import match_key, passage_matches
+
+    rnd = random.Random(seed)
+    pairs: list[tuple] = []
+    for q in questions:
+        question = normalize(q.question)
+        hits = search(q.question)[:READ_TOP]
+        if not q.answerable:
+            ws = [w for h in hits for w in reader_windows(h.chunk.text)]
+            n = 3 if q.kind == "near_miss" else 1
+            pairs += [(q.id, question, w, 0.0) for w in closest(question, ws, n)]
+            continue
+        quote_grams = set().union(*(grams(match_key(p.quote), QUOTE_GRAM) for p in q.relevant))
+        labelled = [c for c in chunks if any(passage_matches(p, c) for p in q.relevant)]
+        for chunk in labelled:
+            ws = reader_windows(chunk.text)
+            pos = [w for w in ws if any(match_key(p.quote) in match_key(w) for p in q.relevant)]
+            neg = [w for w in ws if not quote_grams & grams(match_key(w), QUOTE_GRAM)]
+            if pos:
+                best = min(pos, key=len)
+                pairs += [(q.id, question, best, 1.0)] * 2
+            pairs += [(q.id, question, w, 0.0) for w in closest(question, neg, 2)]
+        files = {c.doc.file for c in labelled}
+        for h in hits:
+            if h.chunk.doc.file not in files:
+                ws = reader_windows(h.chunk.text)
+                pairs += [(q.id, question, w, 0.0) for w in closest(question, ws, 1)]
+    rnd.shuffle(pairs)
+    return pairs
+
+
 def auc(labels: list[float], scores: list[float]) -> float:
     """The probability that a positive scores above a negative (ties count half)."""
     pos = np.array([s for s, y in zip(scores, labels, strict=True) if y])
@@ -138,8 +225,9 @@ def evaluate(model, tokenizer, held: list[tuple], max_length: int) -> dict[str, 
             "top1": round(float(top1), 4)}  # fmt: skip
 
 
-def write_deltas(checkpoint: Path, base_dir: Path) -> None:
-    """Pack ``checkpoint``'s differences to the embedding model; record check logits."""
+def write_deltas(checkpoint: Path, base_dir: Path, out_dir: Path) -> None:
+    """Pack ``checkpoint``'s differences to the embedding model into ``out_dir``; record check
+    logits beside them."""
     import torch
     from safetensors.numpy import load_file
     from transformers import BertConfig, BertForSequenceClassification
@@ -155,7 +243,8 @@ def write_deltas(checkpoint: Path, base_dir: Path) -> None:
             deltas[name] = value
         elif not np.array_equal(original, value):
             deltas[f"{name}.q4"], deltas[f"{name}.scale"] = rm.pack_q4(value - original)
-    np.savez_compressed(rm.shipped(rm.DELTA_FILE), **deltas)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out_dir / rm.DELTA_FILE, **deltas)
     model = BertForSequenceClassification(BertConfig.from_pretrained(base_dir, num_labels=1))
     state = rm.apply_deltas(base, deltas)
     model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
@@ -168,17 +257,63 @@ def write_deltas(checkpoint: Path, base_dir: Path) -> None:
         [q, p, round(float(v), 5)]
         for (q, p), v in zip(CHECK_PAIRS, logits.logits.view(-1), strict=True)
     ]
-    rm.shipped(rm.CHECK_FILE).write_text(
+    (out_dir / rm.CHECK_FILE).write_text(
         json.dumps(check, ensure_ascii=False, indent=1) + "\n", "utf-8"
     )
-    print(f"wrote {rm.shipped(rm.DELTA_FILE)} and {rm.shipped(rm.CHECK_FILE)}", file=sys.stderr)
+    print(f"wrote {out_dir / rm.DELTA_FILE} and {out_dir / rm.CHECK_FILE}", file=sys.stderr)
+
+
+def initial_model(base_dir: Path, init: Path | None):
+    """The embedding model with a fresh head, or the reader of the deltas in ``init``."""
+    import torch
+    from safetensors.numpy import load_file
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from assistant import reader_model as rm
+
+    if init is None:
+        return BertForSequenceClassification.from_pretrained(base_dir, num_labels=1)
+    model = BertForSequenceClassification(BertConfig.from_pretrained(base_dir, num_labels=1))
+    with np.load(init / rm.DELTA_FILE) as z:
+        state = rm.apply_deltas(load_file(base_dir / "model.safetensors"), dict(z))
+    model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()})
+    return model
+
+
+def load_policy(args, settings) -> tuple[list[tuple], list[tuple]]:
+    """(train, held out) policy pairs: held out are those of ``--fold`` when given."""
+    from assistant.answering.pipeline import PER_DOC, SEARCH_K, answer_filters
+    from assistant.documents import ingest
+    from assistant.evaluation.datasets import load_answer_questions
+    from assistant.search.builder import build_index
+    from assistant.search.retriever import Retriever
+
+    splits = set(args.policy_splits.split(","))
+    questions = [
+        q for path in POLICY_QUESTIONS for q in load_answer_questions(path) if q.split in splits
+    ]
+    build_index([ROOT / "corpus"], args.index_dir, settings, progress=True)
+    retriever = Retriever.open(args.index_dir, settings)
+    chunks = ingest([ROOT / "corpus"], progress=False).chunks
+
+    def search(question: str):
+        return retriever.search(
+            question, k=SEARCH_K, mode="hybrid", filters=answer_filters(None), per_doc=PER_DOC
+        )
+
+    left_out = [q for q in questions if fold_of(q.id, args.folds) == args.fold]
+    kept = [q for q in questions if fold_of(q.id, args.folds) != args.fold]
+    out = policy_pairs(kept, chunks, search), policy_pairs(left_out, chunks, search)
+    retriever.close()
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     import torch
     from tqdm import tqdm
-    from transformers import AutoTokenizer, BertForSequenceClassification
+    from transformers import AutoTokenizer
 
+    from assistant import reader_model as rm
     from assistant.config import load_settings
     from assistant.offline_model import ensure_offline_model
 
@@ -189,29 +324,67 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=4e-5)
     ap.add_argument("--max-length", type=int, default=160)
-    ap.add_argument("--write", action="store_true", help="write the shipped deltas at the end")
+    ap.add_argument(
+        "--init", type=Path,
+        help=f"a directory with a reader's {rm.DELTA_FILE} to start from (default: the "
+        "embedding model with a new head)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--policy", action="store_true",
+        help="adapt on the labelled policy questions of --policy-splits (half of each batch)",
+    )  # fmt: skip
+    ap.add_argument("--index-dir", type=Path, help="with --policy: an index of corpus/ (written)")
+    ap.add_argument("--policy-splits", default=",".join(POLICY_SPLITS))
+    ap.add_argument("--folds", type=int, default=2)
+    ap.add_argument(
+        "--fold", type=int, default=-1,
+        help="with --policy: leave out the questions of this fold (cross-fitting)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--general-from", type=int, default=0,
+        help="skip this many reading-comprehension pairs (those trained on before)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--delta-dir", type=Path, default=rm.shipped(rm.DELTA_FILE).parent,
+        help="where --write puts the deltas and check logits (default: the package's)",
+    )  # fmt: skip
+    ap.add_argument("--write", action="store_true", help="write the deltas at the end")
     ap.add_argument("--write-only", action="store_true", help="only pack an existing --out")
     args = ap.parse_args(argv)
+    if args.policy and args.index_dir is None:
+        ap.error("--policy needs --index-dir")
 
-    base_dir = ensure_offline_model(load_settings().cache_dir)
+    settings = load_settings()
+    base_dir = ensure_offline_model(settings.cache_dir)
     if not args.write_only:
         torch.manual_seed(0)
         tokenizer = AutoTokenizer.from_pretrained(base_dir)
-        model = BertForSequenceClassification.from_pretrained(base_dir, num_labels=1)
+        model = initial_model(base_dir, args.init)
         model.bert.embeddings.word_embeddings.weight.requires_grad = False
         train, held = training_pairs(args.benchmarks)
-        # the schedule spans one epoch; --steps may stop before its end
-        epoch = len(train) // args.batch
+        train = train[args.general_from :]
+        policy, policy_held = load_policy(args, settings) if args.policy else ([], [])
+        general = args.batch // 2 if policy else args.batch
+        # without --policy the schedule spans one epoch and --steps may stop before its end
+        total = args.steps if policy else len(train) // args.batch
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+        warmup = 10 if policy else 50
         sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: min(1.0, (s + 1) / 50) * max(0.0, 1 - s / epoch)
+            opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / total)
         )
         loss_fn = torch.nn.BCEWithLogitsLoss()
-        print(f"{len(train)} pairs, {len(held)} held out, {epoch} steps an epoch", file=sys.stderr)
+        print(
+            f"{len(train)} reading-comprehension pairs, {len(held)} held out; "
+            f"{len(policy)} policy pairs, {len(policy_held)} held out; {total} steps",
+            file=sys.stderr,
+        )
         model.train()
-        for step in tqdm(range(min(args.steps, epoch)), desc="training", unit="step"):
-            batch = train[step * args.batch : (step + 1) * args.batch]
+        for step in tqdm(range(min(args.steps, total)), desc="training", unit="step"):
+            batch = train[step * general : (step + 1) * general]
+            if policy:
+                start = step * (args.batch - general) % len(policy)
+                batch = batch + (policy + policy)[start : start + args.batch - general]
             enc = tokenizer(
                 [b[1] for b in batch], [b[2] for b in batch], truncation="only_second",
                 max_length=args.max_length, padding=True, return_tensors="pt",
@@ -225,13 +398,16 @@ def main(argv: list[str] | None = None) -> int:
             if (step + 1) % 250 == 0:
                 model.save_pretrained(args.out)
                 tokenizer.save_pretrained(args.out)
-                print(
-                    f"step {step + 1}: held out {evaluate(model, tokenizer, held, args.max_length)}"
-                )
         model.save_pretrained(args.out)
         tokenizer.save_pretrained(args.out)
+        report = {"reading comprehension": evaluate(model, tokenizer, held, args.max_length)}
+        if policy_held:
+            report["policy, left-out fold"] = evaluate(
+                model, tokenizer, policy_held, args.max_length
+            )
+        print(f"held out: {report}")
     if args.write or args.write_only:
-        write_deltas(args.out, base_dir)
+        write_deltas(args.out, base_dir, args.delta_dir)
     return 0
 
 
