@@ -163,8 +163,11 @@ def policy_pairs(questions, chunks, search, seed: int = 0) -> list[tuple]:
     that share most bigrams with the question are negatives — the hard case is a passage on the
     topic that does not answer.
     """
-    from assistant.answering.reader import windows as reader_windows
+    from assistant.answering.reader import windows as passage_windows
     from assistant.evaluation.matching import match_key, passage_matches
+
+    def reader_windows(text: str) -> list[str]:
+        return [normalize(w) for w in passage_windows(text)]  # as the reader reads them
 
     rnd = random.Random(seed)
     pairs: list[tuple] = []

@@ -1,7 +1,10 @@
 """The opening sentence of an extractive answer: one sentence that answers, from the strongest
 passage, cited.
 
-Candidates are the sentences of the first few evidence items. A sentence scores by the share of
+When the answer reader has read the top passages, the window (a sentence, or two neighbouring
+ones) it found best answers the question opens the answer, if its passage is among the evidence:
+the reader reads question and sentence together, which term overlap cannot. Otherwise the
+candidates are the sentences of the first few evidence items. A sentence scores by the share of
 the question's terms it carries plus a bonus for its item's rank. A yes/no question ("可以…吗",
 "能不能…", "是否…") asks whether something is permitted, so a sentence that permits or forbids
 (不得, 禁止, 可以, 应当 …) is preferred: that provision is the answer. Likewise a question that
@@ -29,17 +32,24 @@ class Direct:
 
 
 def _body(hit: Hit) -> str:
-    c = hit.chunk
-    text = c.text.lstrip()
-    if c.label and text.startswith(c.label):
-        text = text[len(c.label) :].lstrip(" :：、.．")
-    return text
+    return _unlabelled(hit, hit.chunk.text.lstrip())
 
 
-def direct_sentence(question: str, terms: Sequence[QueryTerm], evidence: Sequence[Hit]) -> Direct:
-    """The sentence that best answers ``question`` among the first evidence items."""
+def direct_sentence(
+    question: str,
+    terms: Sequence[QueryTerm],
+    evidence: Sequence[Hit],
+    reader_window: tuple[str, str] | None = None,
+) -> Direct:
+    """The sentence that best answers ``question``: the reader's ``(chunk id, window)`` when
+    that passage is among the evidence, else the best among the first evidence items."""
     if not evidence:
         raise ValueError("no evidence to answer from")
+    if reader_window is not None:
+        chunk_id, window = reader_window
+        hit = next((h for h in evidence if h.chunk.chunk_id == chunk_id), None)
+        if hit is not None:
+            return Direct(sentence=_shorten(_unlabelled(hit, window)), hit=hit)
     figure = asks_quantity(question)
     yes_no = not figure and is_yes_no(question)
     best: tuple[float, str, Hit] | None = None
@@ -53,9 +63,19 @@ def direct_sentence(question: str, terms: Sequence[QueryTerm], evidence: Sequenc
                 best = (score, sentence, hit)
     assert best is not None
     _, sentence, hit = best
-    if len(sentence) > MAX_CHARS:
-        sentence = sentence[: MAX_CHARS - 1] + "…"
-    return Direct(sentence=sentence, hit=hit)
+    return Direct(sentence=_shorten(sentence), hit=hit)
+
+
+def _unlabelled(hit: Hit, text: str) -> str:
+    """``text`` without the item's label in front (the opening line names the article)."""
+    label = hit.chunk.label
+    if label and text.startswith(label):
+        return text[len(label) :].lstrip(" :：、.．")
+    return text
+
+
+def _shorten(sentence: str) -> str:
+    return sentence if len(sentence) <= MAX_CHARS else sentence[: MAX_CHARS - 1] + "…"
 
 
 def source_name(hit: Hit) -> str:

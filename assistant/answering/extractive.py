@@ -212,7 +212,7 @@ def extractive_answer(
         head = f"在 {docs} 份文件中找到相关规定或做法（按依据强弱排列）："
     first_group = [hit for _, hit in ordered[0]]
     strongest = first_group + [h for h in evidence if h not in first_group]
-    direct = direct_sentence(question, terms, strongest)
+    direct = direct_sentence(question, terms, strongest, relevance.reader_window)
     cited = {id(c.hit): c.n for c in citations}
     n = cited.get(id(direct.hit))
     if n is None:  # its item repeated another word for word: cite the passage anyway

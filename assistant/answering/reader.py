@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,15 +27,24 @@ BATCH = 32
 
 
 def windows(text: str) -> list[str]:
-    """The normalized sentences of a passage and each with the sentence before it."""
-    sentences = [s for s in map(normalize, split_sentences(text)) if len(s) >= MIN_SENTENCE]
+    """The sentences of a passage and each with the sentence before it, as written (the reader
+    reads them normalized)."""
+    sentences = [s for s in split_sentences(text) if len(normalize(s)) >= MIN_SENTENCE]
     if not sentences:
-        return [normalize(text)]
+        return [text.strip()]
     return sentences + [a + b for a, b in zip(sentences, sentences[1:], strict=False)]
 
 
+@dataclass(frozen=True)
+class Reading:
+    """The reader's verdict on one passage: its best logit, and the window that earned it."""
+
+    score: float
+    window: str
+
+
 class AnswerReader:
-    """``best(question, passages)``: per passage, the reader's best logit over its windows."""
+    """``read(question, passages)``: per passage, the reader's best logit over its windows."""
 
     def __init__(self, model_dir: Path, tokenizer_dir: Path) -> None:
         self._session = cpu_session(model_dir / ONNX_FILE)
@@ -42,8 +52,9 @@ class AnswerReader:
         self._lock = threading.Lock()
 
     def logits(self, question: str, texts: Sequence[str]) -> np.ndarray:
-        """The reader's logit for ``question`` against each of ``texts`` (normalized)."""
+        """The reader's logit for ``question`` against each of ``texts``."""
         q = normalize(question)
+        texts = [normalize(t) for t in texts]
         out = np.empty(len(texts), np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batches pad little
         with self._lock:
@@ -54,8 +65,8 @@ class AnswerReader:
                 out[part] = self._session.run(None, feed)[0].reshape(-1)
         return out
 
-    def best(self, question: str, passages: Sequence[str]) -> list[float]:
-        """For each passage text, the best logit of its windows."""
+    def read(self, question: str, passages: Sequence[str]) -> list[Reading]:
+        """For each passage text, its best window and that window's logit."""
         spans = [windows(p) for p in passages]
         flat = [w for ws in spans for w in ws]
         if not flat:
@@ -63,9 +74,14 @@ class AnswerReader:
         scores = self.logits(question, flat)
         out, start = [], 0
         for ws in spans:
-            out.append(float(scores[start : start + len(ws)].max()))
+            i = int(scores[start : start + len(ws)].argmax())
+            out.append(Reading(float(scores[start + i]), ws[i]))
             start += len(ws)
         return out
+
+    def best(self, question: str, passages: Sequence[str]) -> list[float]:
+        """For each passage text, the best logit of its windows."""
+        return [r.score for r in self.read(question, passages)]
 
 
 def reader_cache_dir(embedder: object, default: Path) -> Path:

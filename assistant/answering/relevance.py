@@ -165,6 +165,8 @@ class Relevance:
     features: dict[str, float]
     terms: tuple[QueryTerm, ...]
     best: int | None  # index in ``hits`` of the passage that best carries the question
+    # (chunk id, its sentence or two) that the answer reader found best answers the question
+    reader_window: tuple[str, str] | None = None
 
     @property
     def found(self) -> bool:
@@ -252,12 +254,13 @@ def features(
     *,
     soft_floor: float,
     reader: AnswerReader | None = None,
-) -> tuple[dict[str, float], int | None]:
-    """The feature values of the hybrid hits, and the index of the best-carrying hit. Without
-    a reader, ``reader`` is left out (the model then counts it as neutral)."""
+) -> tuple[dict[str, float], int | None, tuple[str, str] | None]:
+    """The feature values of the hybrid hits, the index of the best-carrying hit, and the
+    (chunk id, window) the reader scored highest. Without a reader, ``reader`` is left out (the
+    model then counts it as neutral) and there is no window."""
     top = list(hits[:TOP_N])
     if not top:
-        return dict.fromkeys(FEATURES, 0.0), None
+        return dict.fromkeys(FEATURES, 0.0), None, None
     cosines = [h.scores.get("dense") or 0.0 for h in top]
     texts = [passage_text(h) for h in top]
     lexical = [coverage(terms, t, normalized=True, cap=WEIGHT_CAP) for t in texts]
@@ -282,9 +285,13 @@ def features(
         ),
         "figure": 0.0 if figure is None else figure - max(soft),
     }
+    window = None
     if reader is not None:
-        values["reader"] = max(reader.best(question, [h.chunk.text for h in top[:SOFT_TOP]]))
-    return values, best
+        readings = reader.read(question, [h.chunk.text for h in top[:SOFT_TOP]])
+        i = max(range(len(readings)), key=lambda j: readings[j].score)
+        values["reader"] = readings[i].score
+        window = (top[i].chunk.chunk_id, readings[i].window)
+    return values, best, window
 
 
 def assess(
@@ -298,10 +305,10 @@ def assess(
     """Judge the hybrid hits of ``question``: answered, related or not covered."""
     model = model or default_model()
     terms = tuple(query_terms(question))
-    values, best = features(
+    values, best, window = features(
         question, terms, hits, matcher, soft_floor=model.soft_floor, reader=reader
     )
     if not hits:
         return Relevance("not_covered", 0.0, values, terms, None)
     outcome, p = model.decide(values)
-    return Relevance(outcome, p, values, terms, best)
+    return Relevance(outcome, p, values, terms, best, window)

@@ -59,3 +59,32 @@ def test_other_questions_open_with_the_sentence_carrying_their_terms():
     assert direct_sentence(question, query_terms(question), [hit]).sentence == (
         "持续加强校外培训治理，规范培训机构。"
     )
+
+
+def test_the_reader_s_window_opens_the_answer_when_its_passage_is_evidence():
+    hits = [
+        make_hit(make_chunk(ZHUANGLANG, "加强学生管理。教师和学生共同维护课堂秩序。"), 1),
+        make_hit(
+            make_chunk(
+                LAW,
+                "第三十七条 教师应当关心学生。教师不得体罚学生，经教育不改的，予以解聘。",
+                label="第三十七条",
+            ),
+            2,
+        ),
+    ]
+    question = "老师能不能打学生手心"
+    window = (
+        hits[1].chunk.chunk_id,
+        "第三十七条 教师应当关心学生。教师不得体罚学生，经教育不改的，予以解聘。",
+    )
+    direct = direct_sentence(question, query_terms(question), hits, window)
+    assert direct.hit is hits[1]
+    assert direct.sentence == "教师应当关心学生。教师不得体罚学生，经教育不改的，予以解聘。"
+
+
+def test_a_reader_window_from_a_passage_not_in_the_evidence_is_not_used():
+    hit = make_hit(make_chunk(ZHUANGLANG, "一、总体要求。持续加强校外培训治理，规范培训机构。"), 1)
+    question = "校外培训怎么治理"
+    direct = direct_sentence(question, query_terms(question), [hit], ("other:7", "别的句子。"))
+    assert direct.sentence == "持续加强校外培训治理，规范培训机构。"

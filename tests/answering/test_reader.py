@@ -7,12 +7,12 @@ import pytest
 from assistant.answering.reader import windows
 
 
-def test_windows_are_sentences_and_neighbouring_pairs_normalized():
+def test_windows_are_sentences_and_neighbouring_pairs_as_written():
     text = "第一条 学校不得收取借读费。違反規定的，責令退還。注："
     assert windows(text) == [
         "第一条 学校不得收取借读费。",
-        "违反规定的,责令退还。",
-        "第一条 学校不得收取借读费。违反规定的,责令退还。",
+        "違反規定的，責令退還。",
+        "第一条 学校不得收取借读费。違反規定的，責令退還。",
     ]
 
 

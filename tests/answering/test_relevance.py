@@ -138,3 +138,7 @@ def test_the_reader_scores_the_top_passages(shuangjian_hits, answer_reader):
     rel = assess(question, shuangjian_hits, reader=answer_reader, model=reader_model())
     texts = [h.chunk.text for h in shuangjian_hits[:3]]
     assert rel.features["reader"] == pytest.approx(max(answer_reader.best(question, texts)))
+    chunk_id, window = rel.reader_window
+    (read,) = [h for h in shuangjian_hits[:3] if h.chunk.chunk_id == chunk_id]
+    assert window in read.chunk.text
+    assert answer_reader.best(question, [window]) == [pytest.approx(rel.features["reader"])]
