@@ -128,11 +128,7 @@ def training_pairs(benchmarks: Path, seed: int = 0) -> tuple[list[tuple], list[t
 
 # ---------------------------------------------------------------- policy questions (adaptation)
 
-POLICY_QUESTIONS = (
-    ROOT / "eval" / "answer_questions.jsonl",
-    ROOT / "eval" / "answer_questions_fresh.jsonl",
-    ROOT / "eval" / "answer_questions_fresh2.jsonl",
-)
+POLICY_QUESTIONS = tuple(sorted((ROOT / "eval").glob("answer_questions*.jsonl")))
 POLICY_SPLITS = ("dev", "fresh", "fresh2")  # never a split reported as held out
 READ_TOP = 3  # the passages the pipeline's reader reads (relevance.SOFT_TOP)
 QUOTE_GRAM = 6  # a window sharing a 6-character piece with a labelled quote is not a negative

@@ -30,8 +30,8 @@ label and text):
   the model then counts it as neutral.
 
 A logistic model over (some of) these features (``AnswerabilityModel``, parameters in
-``answerability.json``, fitted by ``eval/fit_answerability.py`` on the dev split of
-``eval/answer_questions.jsonl``; the file records how) gives a probability that the top passages
+``answerability.json``, fitted by ``eval/fit_answerability.py`` on the question splits set aside
+for fitting; the file records how) gives a probability that the top passages
 answer the question. At or above the answer threshold the question is ``answered`` (cite the
 evidence). Below it, ``related`` (show the closest provisions and say they do not answer
 directly) or ``not_covered`` (cite nothing) is a question of topic, not of the form of the
