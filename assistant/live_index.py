@@ -162,8 +162,8 @@ class LiveIndex:
         say: Callable[[str], None] = lambda line: log.info("%s", line),
     ) -> threading.Thread:
         """Update in a background thread; ``status`` shows its progress. ``warm`` then loads the
-        query embedder so that the first question does not wait for it; ``say`` gets the
-        outcome in a few lines (the terminal's)."""
+        query embedder and the answer reader so that the first question does not wait for them;
+        ``say`` gets the outcome in a few lines (the terminal's)."""
 
         def run() -> None:
             try:
@@ -172,7 +172,7 @@ class LiveIndex:
                 for failure in report.failed:
                     say(f"  failed: {failure.message}")
                 if warm:
-                    self.warm_up()
+                    self.warm_up(answers=True)
             except Exception as exc:  # noqa: BLE001 - reported in the app; the old index serves
                 self._error = f"索引更新失败：{type(exc).__name__}: {exc}"
                 say(f"error: the index update failed: {type(exc).__name__}: {exc}")
@@ -185,13 +185,22 @@ class LiveIndex:
         thread.start()
         return thread
 
-    def warm_up(self) -> None:
-        """Load the query embedder now, so that the first question does not wait for it."""
-        self.activity = "加载语义模型"
+    def warm_up(self, *, answers: bool = False) -> None:
+        """Load the query embedder now, so that the first question does not wait for it; with
+        ``answers``, the answer reader too (built on first use, which takes a while)."""
+        from assistant.answering.pipeline import answer_reader
+
+        steps = [("语义模型", lambda: self.retriever.embedder())]
+        if answers:
+            steps.append(("答案阅读模型", lambda: answer_reader(self.retriever)))
         try:
-            self.retriever.embedder()
-        except Exception as exc:  # noqa: BLE001 - shown in the status; searches will say it too
-            self._error = f"语义模型无法加载：{type(exc).__name__}: {exc}"
+            for name, load in steps:
+                self.activity = f"加载{name}"
+                try:
+                    load()
+                except Exception as exc:  # noqa: BLE001 - shown in the status; questions say it too
+                    self._error = f"{name}无法加载：{type(exc).__name__}: {exc}"
+                    return
         finally:
             self.activity = ""
 

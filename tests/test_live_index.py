@@ -13,6 +13,7 @@ import time
 import pytest
 from live_corpus import NEW_PLAN, NEW_PLAN_TEXT, seed_copy
 
+from assistant.answering.reader import load_reader
 from assistant.config import Settings
 from assistant.live_index import IndexNotReadyError, LiveIndex
 from assistant.search.builder import build_index
@@ -105,3 +106,16 @@ def test_a_generation_that_cannot_be_opened_leaves_the_old_one_serving(
     status = live.status()
     assert status.state == "failed" and "新提交的索引无法打开" in status.text
     assert served.search("双减", k=1, mode="bm25")
+
+
+def test_warming_up_for_answers_loads_the_answer_reader_before_any_question(
+    seed_index_dir, embedder, tmp_path
+):
+    corpus, index = seed_copy(seed_index_dir, tmp_path)
+    live = LiveIndex(corpus, index, Settings(), embedder)
+    load_reader.cache_clear()
+    live.warm_up()
+    assert load_reader.cache_info().currsize == 0  # the query embedder only
+    live.warm_up(answers=True)
+    assert load_reader.cache_info().currsize == 1
+    assert live.activity == "" and live.status().state == "ready"

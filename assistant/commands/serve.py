@@ -181,7 +181,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if not args.no_update:
         say(f"index: updating from {settings.corpus_dir} in the background")
-        live.start_update(say=say)
+        live.start_update(say=say)  # then loads the answer reader
+    else:  # after the launch, so that the page is up first
+        threading.Thread(
+            target=live.warm_up, kwargs={"answers": True}, name="warm-up", daemon=True
+        ).start()
     try:
         app.block_thread()
     finally:
