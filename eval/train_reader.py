@@ -130,7 +130,6 @@ def training_pairs(benchmarks: Path, seed: int = 0) -> tuple[list[tuple], list[t
 
 POLICY_QUESTIONS = tuple(sorted((ROOT / "eval").glob("answer_questions*.jsonl")))
 POLICY_SPLITS = ("dev", "fresh", "fresh2")  # never a split reported as held out
-READ_TOP = 3  # the passages the pipeline's reader reads (relevance.SOFT_TOP)
 QUOTE_GRAM = 6  # a window sharing a 6-character piece with a labelled quote is not a negative
 
 
@@ -160,6 +159,7 @@ def policy_pairs(questions, chunks, search, seed: int = 0) -> list[tuple]:
     topic that does not answer.
     """
     from assistant.answering.reader import windows as passage_windows
+    from assistant.answering.relevance import SOFT_TOP  # the passages the pipeline's reader reads
     from assistant.evaluation.matching import match_key, passage_matches
 
     def reader_windows(text: str) -> list[str]:
@@ -169,7 +169,7 @@ def policy_pairs(questions, chunks, search, seed: int = 0) -> list[tuple]:
     pairs: list[tuple] = []
     for q in questions:
         question = normalize(q.question)
-        hits = search(q.question)[:READ_TOP]
+        hits = search(q.question)[:SOFT_TOP]
         if not q.answerable:
             ws = [w for h in hits for w in reader_windows(h.chunk.text)]
             n = 3 if q.kind == "near_miss" else 1
