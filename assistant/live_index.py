@@ -188,10 +188,10 @@ class LiveIndex:
     def warm_up(self, *, answers: bool = False) -> None:
         """Load the query embedder now, so that the first question does not wait for it; with
         ``answers``, the answer reader too (built on first use, which takes a while)."""
-        from assistant.answering.pipeline import answer_reader
-
         steps = [("语义模型", lambda: self.retriever.embedder())]
-        if answers:
+        if answers:  # not before the launch: the answering modules are not needed to serve
+            from assistant.answering.pipeline import answer_reader
+
             steps.append(("答案阅读模型", lambda: answer_reader(self.retriever)))
         try:
             for name, load in steps:

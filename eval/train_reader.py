@@ -80,8 +80,12 @@ def windows(sentences: list[str]) -> list[tuple[int, int, str]]:
     return out
 
 
+def grams(text: str, n: int) -> set[str]:
+    return {text[i : i + n] for i in range(len(text) - n + 1)}
+
+
 def bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
+    return grams(text, 2)
 
 
 def training_pairs(benchmarks: Path, seed: int = 0) -> tuple[list[tuple], list[tuple]]:
@@ -136,10 +140,6 @@ QUOTE_GRAM = 6  # a window sharing a 6-character piece with a labelled quote is 
 def fold_of(question_id: str, folds: int) -> int:
     """A question's fold, stable across runs and scripts (``fit_answerability.py``)."""
     return int(hashlib.sha256(question_id.encode("utf-8")).hexdigest(), 16) % folds
-
-
-def grams(text: str, n: int) -> set[str]:
-    return {text[i : i + n] for i in range(len(text) - n + 1)}
 
 
 def closest(question: str, windows: list[str], n: int) -> list[str]:
