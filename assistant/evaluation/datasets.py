@@ -12,8 +12,8 @@ the labels survive changes to chunking (see :mod:`assistant.evaluation.matching`
 The answerability set (``eval/answer_questions.jsonl``) is JSON lines ``{"id", "question",
 "answerable", "kind", "split", "relevant", "note"}`` with the same passage labels; ``kind`` is
 ``answerable``, ``near_miss`` (an education topic the corpus does not cover) or ``off_topic``.
-Its split may also be ``fresh``, ``fresh2`` or ``fresh3``: ``eval/answer_questions_fresh*.jsonl``
-were each written to be held out and run once.
+Its split may also be ``fresh``, ``fresh2``, ``fresh3`` or ``fresh4``:
+``eval/answer_questions_fresh*.jsonl`` were each written to be held out and run once.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ QUERY_TYPES = (
     "unanswerable",  # the corpus does not cover it: relevant is empty
 )
 SPLITS = ("dev", "test")  # tune on dev; report test once
-ANSWER_SPLITS = (*SPLITS, "fresh", "fresh2", "fresh3")  # held-out answerability sets, each run once
+# Held-out answerability sets, each run once.
+ANSWER_SPLITS = (*SPLITS, "fresh", "fresh2", "fresh3", "fresh4")
 ANSWER_KINDS = ("answerable", "near_miss", "off_topic")
 
 
