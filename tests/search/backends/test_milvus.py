@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -54,14 +55,23 @@ def settings(embedding_cache_dir) -> Settings:
     return Settings(cache_dir=embedding_cache_dir, backend="milvus")
 
 
-@pytest.fixture
-def built(tmp_path, embedder, settings):
-    """A corpus and its Milvus Lite index (index_dir/milvus.db)."""
-    corpus = write_corpus(tmp_path / "corpus")
-    index_dir = tmp_path / "index"
-    report = build_index([corpus], index_dir, settings, embedder=embedder, progress=False)
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory, embedder, embedding_cache_dir) -> Path:
+    """A corpus and its Milvus Lite index (index/milvus.db), built once for the module."""
+    root = tmp_path_factory.mktemp("milvus-built")
+    settings = Settings(cache_dir=embedding_cache_dir, backend="milvus")
+    corpus = write_corpus(root / "corpus")
+    report = build_index([corpus], root / "index", settings, embedder=embedder, progress=False)
     assert not report.failed and report.chunks == ITEMS + 4
-    return corpus, index_dir
+    return root
+
+
+@pytest.fixture
+def built(built_once, tmp_path):
+    """A copy of the corpus and its Milvus Lite index (index_dir/milvus.db), the test's own."""
+    for name in ("corpus", "index"):
+        shutil.copytree(built_once / name, tmp_path / name)
+    return tmp_path / "corpus", tmp_path / "index"
 
 
 def texts(hits) -> list[str]:
