@@ -1,11 +1,12 @@
 """The one answer pipeline behind ``assistant ask`` and the chat.
 
 retrieve (hybrid, diversified per document; superseded versions left out unless the filters
-keep them) → judge relevance (``relevance.py``: answered / related / not covered) → select the
-evidence → answer with the configured LLM (streamed, then checked: an answer of markers only
-falls back to the extractive one, citations are checked against their passages) or, without
-one or when it fails, extractively. A question judged "related" gets the closest provisions,
-"not covered" a refusal, neither asks the LLM. ``stream_answer`` yields events as they happen;
+keep them; hits from elsewhere than a place the question names moved down, ``place.py``) →
+judge relevance (``relevance.py``: answered / related / not covered) → select the evidence →
+answer with the configured LLM (streamed, then checked: an answer of markers only falls back to
+the extractive one, citations are checked against their passages) or, without one or when it
+fails, extractively. A question judged "related" gets the closest provisions, "not covered" a
+refusal, neither asks the LLM. ``stream_answer`` yields events as they happen;
 ``answer`` returns the final ``Answer``.
 """
 
@@ -25,6 +26,7 @@ from assistant.answering.extractive import (
     select_evidence,
 )
 from assistant.answering.llm import LLMConfig, LLMError, llm_config, stream_chat
+from assistant.answering.place import prefer_place
 from assistant.answering.prompting import build_prompt
 from assistant.answering.reader import AnswerReader, load_reader, reader_cache_dir
 from assistant.answering.relevance import AnswerabilityModel, Relevance, assess
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 SEARCH_K = 20
 PER_DOC = 3
+PLACE_DEPTH = 3 * SEARCH_K  # hits re-ordered by place before the first SEARCH_K are kept
 
 
 class SearchesIndex(Protocol):
@@ -124,16 +127,17 @@ def retrieve(
     model: AnswerabilityModel | None = None,
 ) -> Retrieval:
     filters = answer_filters(filters)
-    hybrid = retriever.search(question, k=SEARCH_K, mode="hybrid", filters=filters, per_doc=PER_DOC)
+
+    def search(m: str) -> list[Hit]:
+        hits = retriever.search(question, k=PLACE_DEPTH, mode=m, filters=filters, per_doc=PER_DOC)
+        return prefer_place(question, hits)[:SEARCH_K]
+
+    hybrid = search("hybrid")
     relevance = assess(
         question, hybrid, matcher=term_matcher(retriever), reader=answer_reader(retriever),
         model=model,
     )  # fmt: skip
-    hits = (
-        hybrid
-        if mode == "hybrid"
-        else retriever.search(question, k=SEARCH_K, mode=mode, filters=filters, per_doc=PER_DOC)
-    )
+    hits = hybrid if mode == "hybrid" else search(mode)
     if relevance.found:
         evidence = collapse_versions(select_evidence(relevance.terms, hits))
     elif relevance.outcome == "related":

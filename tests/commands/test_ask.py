@@ -185,3 +185,13 @@ def test_search_keeps_the_older_version_and_says_what_replaced_it(corpus_index_d
     assert old and all(h["version"]["note"] == "（2020年版，已被2024年版取代）" for h in old)
     assert main([*argv, "--versions", "current"]) == 0
     assert OLD_LAW not in capsys.readouterr().out
+
+
+def test_a_question_naming_a_city_is_answered_from_that_citys_regulation(ask):
+    # Several Henan cities have a regulation on school land; the one asked about comes first.
+    data = ask_json(ask, "开封的中小学校园用地可以改作别的用途吗")
+    assert data["found"] is True
+    assert data["citations"][0]["region"] == "开封市", data["answer"]
+    other_cities = {"安阳市", "洛阳市", "南阳市", "新乡市", "漯河市", "焦作市", "郑州市"}
+    other_cities.add("驻马店市")
+    assert not other_cities & {c["region"] for c in data["citations"]}, data["answer"]

@@ -1,0 +1,60 @@
+"""The place a question asks about, and hits ordered to respect it.
+
+A question that names a locality ("在洛阳，学校能…", "山東的高中…") asks about that locality's
+rules: another city's regulation on the same topic is not its answer. The places are the regions
+of the retrieved documents that the question names (a region's name with or without its
+suffix: 洛阳市 or 洛阳, in either script). Hits from another region of the same administrative
+level (another city for a city, another province for a province) then come after the others;
+national texts, and regions of another level (which may contain the place), keep their rank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assistant.documents.cleaning import fold
+from assistant.documents.metadata import NATIONAL_REGION
+from assistant.records import Hit, Level
+
+SUFFIXES = ("特别行政区", "自治区", "省", "市", "县", "区")
+MIN_NAME = 2  # characters of a region's short name ("洛阳"); a shorter one matches too much
+
+
+def short_name(region: str) -> str:
+    """``region`` without its administrative suffix (洛阳市 → 洛阳), when what is left is a name."""
+    for suffix in SUFFIXES:
+        if region.endswith(suffix) and len(region) - len(suffix) >= MIN_NAME:
+            return region[: -len(suffix)]
+    return region
+
+
+def asked_places(question: str, hits: Sequence[Hit]) -> dict[str, Level | None]:
+    """The regions of ``hits``' documents that ``question`` names, with their levels."""
+    folded = fold(question)
+    places: dict[str, Level | None] = {}
+    for h in hits:
+        region = h.chunk.doc.region
+        if not region or region == NATIONAL_REGION or region in places:
+            continue
+        if fold(short_name(region)) in folded:
+            places[region] = h.chunk.doc.level
+    return places
+
+
+def prefer_place(question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """``hits`` with those from elsewhere than the places ``question`` names moved last (stable)."""
+    places = asked_places(question, hits)
+    if not places:
+        return list(hits)
+    levels = {level for level in places.values() if level}
+
+    def elsewhere(h: Hit) -> bool:
+        doc = h.chunk.doc
+        return (
+            doc.region is not None
+            and doc.region != NATIONAL_REGION
+            and doc.region not in places
+            and doc.level in levels
+        )
+
+    return [h for h in hits if not elsewhere(h)] + [h for h in hits if elsewhere(h)]
