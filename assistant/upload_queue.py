@@ -78,8 +78,7 @@ class UploadJob:
 class UploadQueue:
     def __init__(self, live: LiveIndex) -> None:
         self.live = live
-        self._staging = Path(tempfile.mkdtemp(prefix="assistant-uploads-"))  # mode 0700
-        weakref.finalize(self, shutil.rmtree, self._staging, True)  # also at exit
+        self._staging: Path | None = None  # made on the first upload (a server may get none)
         self._jobs: dict[str, UploadJob] = {}
         self._queue: queue.Queue[tuple[UploadJob, Path]] = queue.Queue()
         self._lock = threading.Lock()
@@ -88,7 +87,7 @@ class UploadQueue:
     def submit(self, path: Path, original_name: str) -> UploadJob:
         """Take ``path`` (the file is moved away) and queue it."""
         job = UploadJob(id=uuid.uuid4().hex[:12], name=safe_name(original_name))
-        staged = self._staging / job.id / job.name
+        staged = self.staging_dir() / job.id / job.name
         staged.parent.mkdir()
         shutil.move(path, staged)
         with self._lock:
@@ -100,6 +99,14 @@ class UploadQueue:
                 self._worker.start()
         self._queue.put((job, staged))
         return job
+
+    def staging_dir(self) -> Path:
+        """The private folder uploads wait in (mode 0700), made on first use, removed at exit."""
+        with self._lock:
+            if self._staging is None:
+                self._staging = Path(tempfile.mkdtemp(prefix="assistant-uploads-"))
+                weakref.finalize(self, shutil.rmtree, self._staging, True)
+            return self._staging
 
     def job(self, job_id: str) -> UploadJob | None:
         return self._jobs.get(job_id)

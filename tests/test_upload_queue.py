@@ -5,6 +5,7 @@ Over a copy of the seed index; the worker updates it for real.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 
 import pytest
@@ -64,7 +65,7 @@ def test_a_refused_upload_leaves_nothing_behind(live, tmp_path):
     assert job.state == "refused" and job.text().startswith("【未接收】扫描件.pdf")
     assert not src.exists()
     assert not (live.corpus_dir / "uploads").exists()
-    assert not any(uploads._staging.iterdir())  # the private copy is gone too
+    assert not any(uploads.staging_dir().iterdir())  # the private copy is gone too
 
 
 def test_uploads_are_processed_outside_the_submitting_thread(live, tmp_path, monkeypatch):
@@ -84,3 +85,17 @@ def test_uploads_are_processed_outside_the_submitting_thread(live, tmp_path, mon
     uploads.submit(src, NEW_PLAN)
     uploads.wait()
     assert seen == ["uploads"]  # the worker's thread, never the request's
+
+
+def test_the_private_upload_folder_exists_only_once_a_file_is_uploaded(live, tmp_path, monkeypatch):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    uploads = UploadQueue(live)
+    assert list(temp.iterdir()) == []  # a server nobody uploads to leaves no folder behind
+    src = tmp_path / "副本.txt"
+    src.write_bytes((live.corpus_dir / ZL).read_bytes())
+    uploads.submit(src, "副本.txt")
+    uploads.wait()
+    (staging,) = temp.iterdir()
+    assert staging.name.startswith("assistant-uploads-") and staging.stat().st_mode & 0o077 == 0

@@ -192,6 +192,5 @@ def test_a_question_naming_a_city_is_answered_from_that_citys_regulation(ask):
     data = ask_json(ask, "开封的中小学校园用地可以改作别的用途吗")
     assert data["found"] is True
     assert data["citations"][0]["region"] == "开封市", data["answer"]
-    other_cities = {"安阳市", "洛阳市", "南阳市", "新乡市", "漯河市", "焦作市", "郑州市"}
-    other_cities.add("驻马店市")
-    assert not other_cities & {c["region"] for c in data["citations"]}, data["answer"]
+    other_henan_cities = set("安阳市 洛阳市 南阳市 新乡市 漯河市 焦作市 郑州市 驻马店市".split())
+    assert not other_henan_cities & {c["region"] for c in data["citations"]}, data["answer"]
