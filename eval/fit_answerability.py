@@ -56,6 +56,7 @@ QUESTIONS = (
     ROOT / "eval" / "answer_questions_fresh.jsonl",
     ROOT / "eval" / "answer_questions_fresh2.jsonl",
     ROOT / "eval" / "answer_questions_fresh3.jsonl",
+    ROOT / "eval" / "answer_questions_fresh4.jsonl",
 )
 FIT_SPLITS = ("dev", "fresh", "fresh2")
 TEST_SPLITS = ("test", "fresh3")
@@ -86,16 +87,14 @@ def collect(questions, retriever, matcher, reader=None, progress: bool = True) -
     question giving the one to use."""
     from tqdm import tqdm
 
-    from assistant.answering.pipeline import PER_DOC, SEARCH_K, answer_filters
+    from assistant.answering.pipeline import PER_DOC, SEARCH_K, answer_hits
     from assistant.answering.relevance import features
     from assistant.answering.terms import query_terms
 
     rows = []
     for q in tqdm(questions, desc="features", unit="question", disable=not progress):
         terms = query_terms(q.question)
-        hits = retriever.search(
-            q.question, k=SEARCH_K, mode="hybrid", filters=answer_filters(None), per_doc=PER_DOC
-        )
+        hits = answer_hits(q.question, retriever)
         old_hits = retriever.search(q.question, k=SEARCH_K, mode="hybrid", per_doc=PER_DOC)
         row = Row(q.id, q.question, q.split, q.kind)
         row.old_lexical = features(q.question, terms, old_hits, None, soft_floor=1.0)[0]["lexical"]

@@ -118,6 +118,21 @@ def answer_reader(retriever: SearchesIndex) -> AnswerReader | None:
     return load_reader(reader_cache_dir(loaded, settings.cache_dir))
 
 
+def answer_hits(
+    question: str,
+    retriever: SearchesIndex,
+    *,
+    filters: SearchFilters | None = None,
+    mode: str = "hybrid",
+) -> list[Hit]:
+    """The hits an answer to ``question`` is judged and drawn from (diversified per document,
+    under ``answer_filters``, hits from elsewhere than a place it names moved down)."""
+    hits = retriever.search(
+        question, k=PLACE_DEPTH, mode=mode, filters=answer_filters(filters), per_doc=PER_DOC
+    )
+    return prefer_place(question, hits)[:SEARCH_K]
+
+
 def retrieve(
     question: str,
     retriever: SearchesIndex,
@@ -126,18 +141,14 @@ def retrieve(
     mode: str = "hybrid",
     model: AnswerabilityModel | None = None,
 ) -> Retrieval:
-    filters = answer_filters(filters)
-
-    def search(m: str) -> list[Hit]:
-        hits = retriever.search(question, k=PLACE_DEPTH, mode=m, filters=filters, per_doc=PER_DOC)
-        return prefer_place(question, hits)[:SEARCH_K]
-
-    hybrid = search("hybrid")
+    hybrid = answer_hits(question, retriever, filters=filters)
     relevance = assess(
         question, hybrid, matcher=term_matcher(retriever), reader=answer_reader(retriever),
         model=model,
     )  # fmt: skip
-    hits = hybrid if mode == "hybrid" else search(mode)
+    hits = hybrid
+    if mode != "hybrid":
+        hits = answer_hits(question, retriever, filters=filters, mode=mode)
     if relevance.found:
         evidence = collapse_versions(select_evidence(relevance.terms, hits))
     elif relevance.outcome == "related":
