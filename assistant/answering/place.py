@@ -13,19 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assistant.documents.cleaning import fold
-from assistant.documents.metadata import NATIONAL_REGION
+from assistant.documents.metadata import NATIONAL_REGION, short_name
 from assistant.records import Hit, Level
-
-SUFFIXES = ("特别行政区", "自治区", "省", "市", "县", "区")
-MIN_NAME = 2  # characters of a region's short name ("洛阳"); a shorter one matches too much
-
-
-def short_name(region: str) -> str:
-    """``region`` without its administrative suffix (洛阳市 → 洛阳), when what is left is a name."""
-    for suffix in SUFFIXES:
-        if region.endswith(suffix) and len(region) - len(suffix) >= MIN_NAME:
-            return region[: -len(suffix)]
-    return region
 
 
 def asked_places(question: str, hits: Sequence[Hit]) -> dict[str, Level | None]:

@@ -94,6 +94,15 @@ _LEVEL_OF_SUFFIX: dict[str, Level] = {
 }
 
 
+def short_name(region: str) -> str:
+    """``region`` without its administrative suffix (洛阳市 → 洛阳; 广西壮族自治区 → 广西壮族), when
+    at least two characters are left (沙市 stays 沙市)."""
+    for suffix in sorted(_LEVEL_OF_SUFFIX, key=len, reverse=True):
+        if region.endswith(suffix) and len(region) - len(suffix) >= 2:
+            return region[: -len(suffix)]
+    return region
+
+
 def is_collection_title(title: str) -> bool:
     return bool(_COLLECTION.search(fold(title)))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.documents.cleaning import PageMeta
-from assistant.documents.metadata import build_meta, choose_title, find_place
+from assistant.documents.metadata import build_meta, choose_title, find_place, short_name
 
 
 @pytest.mark.parametrize(
@@ -142,3 +142,11 @@ def test_title_choice() -> None:
         choose_title(None, [], [None, "区委教育2013年工作要点"], "stem") == "区委教育2013年工作要点"
     )
     assert choose_title(None, [], [None], "stem") == "stem"
+
+
+def test_a_regions_short_name_drops_its_administrative_suffix():
+    assert short_name("洛阳市") == "洛阳"
+    assert short_name("广西壮族自治区") == "广西壮族"
+    assert short_name("恩施土家族苗族自治州") == "恩施土家族苗族"
+    assert short_name("沙市") == "沙市"  # one character left: kept whole
+    assert short_name("全国") == "全国"
