@@ -2,13 +2,14 @@
 and report.
 
 Reads the question sets (``eval/answer_questions.jsonl``: ``split`` dev|test;
-``eval/answer_questions_fresh{,2,3}.jsonl``: ``fresh``, ``fresh2``, ``fresh3``; ``kind``
+``eval/answer_questions_fresh{,2,3,4,5}.jsonl``: ``fresh`` … ``fresh5``; ``kind``
 answerable|near_miss|off_topic), retrieves each question as the pipeline does and computes the
 features of ``assistant/answering/relevance.py`` for a few values of the soft-match floor. With
 ``--fold-deltas``, the reader score of a question fitted on comes from a reader that was not
 trained on it (the shipped reader was adapted on the same questions, ``train_reader.py
 --policy``). Then, on the **fitting splits only** (``--fit-splits``, default dev, fresh and
-fresh2: each fresh set was the held-out set of an earlier model, run once, then fitted on):
+fresh2, as the shipped model; each fresh set was the held-out set of an earlier model, run
+once, then may be fitted on; ``fresh3`` and ``fresh4`` have been used that way):
 
 1. for each soft-match floor and L2 penalty, a logistic regression (standardized features;
    ``FIT_FEATURES``, or ``--features``) is scored by 5-fold cross-validated log-loss; the best
@@ -25,8 +26,8 @@ fresh2: each fresh set was the held-out set of an earlier model, run once, then 
 ``--write`` saves the model to ``assistant/answering/answerability.json`` with how it was
 fitted. The report gives figures per fitting split of the fitted model and of the former rule
 (literal coverage >= 0.75, on the hits the former pipeline saw, superseded versions included);
-the held-out splits (``--test-splits``, default test and fresh3) only with ``--report-test``,
-which is meant to be run once, at the end.
+the held-out splits (``--test-splits``, default test and fresh5, the set not yet run) only with
+``--report-test``, which is meant to be run once, at the end.
 
 ``--index-dir`` is brought up to date with ``--corpus`` first (it is written): give it a copy
 of the product index, not the index itself.
@@ -57,9 +58,10 @@ QUESTIONS = (
     ROOT / "eval" / "answer_questions_fresh2.jsonl",
     ROOT / "eval" / "answer_questions_fresh3.jsonl",
     ROOT / "eval" / "answer_questions_fresh4.jsonl",
+    ROOT / "eval" / "answer_questions_fresh5.jsonl",
 )
 FIT_SPLITS = ("dev", "fresh", "fresh2")
-TEST_SPLITS = ("test", "fresh3")
+TEST_SPLITS = ("test", "fresh5")
 FLOORS = (0.88, 0.90, 0.92, 0.94, 0.96)
 L2S = (0.1, 0.3, 1.0, 3.0, 10.0)
 # The features the model uses, chosen by cross-validation on the fitting splits (see

@@ -12,7 +12,7 @@ the labels survive changes to chunking (see :mod:`assistant.evaluation.matching`
 The answerability set (``eval/answer_questions.jsonl``) is JSON lines ``{"id", "question",
 "answerable", "kind", "split", "relevant", "note"}`` with the same passage labels; ``kind`` is
 ``answerable``, ``near_miss`` (an education topic the corpus does not cover) or ``off_topic``.
-Its split may also be ``fresh``, ``fresh2``, ``fresh3`` or ``fresh4``:
+Its split may also be ``fresh`` or ``fresh2`` … ``fresh5``:
 ``eval/answer_questions_fresh*.jsonl`` were each written to be held out and run once.
 """
 
@@ -40,7 +40,7 @@ QUERY_TYPES = (
 )
 SPLITS = ("dev", "test")  # tune on dev; report test once
 # Held-out answerability sets, each run once.
-ANSWER_SPLITS = (*SPLITS, "fresh", "fresh2", "fresh3", "fresh4")
+ANSWER_SPLITS = (*SPLITS, "fresh", "fresh2", "fresh3", "fresh4", "fresh5")
 ANSWER_KINDS = ("answerable", "near_miss", "off_topic")
 
 

@@ -17,7 +17,7 @@ from assistant.evaluation.matching import find_broken_labels, match_key
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "eval"
-HELD_OUT = {f"fresh{n}": f"answer_questions_fresh{n}.jsonl" for n in ("", "2", "3", "4")}
+HELD_OUT = {f"fresh{n}": f"answer_questions_fresh{n}.jsonl" for n in ("", "2", "3", "4", "5")}
 OTHER_SETS = (
     "answer_questions.jsonl",
     "policy_queries.jsonl",
@@ -93,6 +93,6 @@ def test_the_answer_set_loader_takes_the_held_out_splits_but_no_other_new_one(tm
         assert [q.split for q in load_answer_questions(good)] == [split]
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({**row, "split": "holdout"}, ensure_ascii=False), "utf-8")
-    message = "split 'holdout' is not one of dev, test, fresh, fresh2, fresh3, fresh4"
+    message = "split 'holdout' is not one of dev, test, fresh, fresh2, fresh3, fresh4, fresh5"
     with pytest.raises(DatasetError, match=message):
         load_answer_questions(bad)
