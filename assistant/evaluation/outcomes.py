@@ -50,7 +50,8 @@ class OutcomeRow:
     outcome: str
     probability: float
     features: dict[str, float]
-    cites_label: bool | None = None  # answered answerable: a labelled passage is cited
+    # answerable, answered or related: a labelled passage is among those cited or shown
+    cites_label: bool | None = None
 
     @property
     def correct(self) -> bool:
@@ -68,6 +69,8 @@ class OutcomeSummary:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOME_NAMES, 0))
     cites_label: int = 0  # answered answerable questions citing a labelled passage
     checked: int = 0  # answered answerable questions whose citations were checked
+    related_shows_label: int = 0  # answerable questions judged related showing a labelled one
+    related_checked: int = 0
 
     @property
     def accuracy(self) -> float:
@@ -97,7 +100,7 @@ def judge_questions(
         got = retrieve(q.question, retriever, model=model)
         rel = got.relevance
         cites = None
-        if q.kind == "answerable" and rel.found:
+        if q.kind == "answerable" and rel.outcome in ("answered", "related"):
             cites = any(passage_matches(p, h.chunk) for p in q.relevant for h in got.evidence)
         rows.append(
             OutcomeRow(
@@ -138,8 +141,12 @@ def summarize(rows: Iterable[OutcomeRow]) -> list[OutcomeSummary]:
             s = table.setdefault((r.split, kind), OutcomeSummary(r.split, kind))
             s.n += 1
             s.counts[r.outcome] += 1
-            s.cites_label += bool(r.cites_label)
-            s.checked += r.cites_label is not None
+            if r.outcome == "answered":
+                s.cites_label += bool(r.cites_label)
+                s.checked += r.cites_label is not None
+            elif r.outcome == "related":
+                s.related_shows_label += bool(r.cites_label)
+                s.related_checked += r.cites_label is not None
     order = {k: i for i, k in enumerate((*KINDS, "unanswerable"))}
     return sorted(table.values(), key=lambda s: (s.split, order.get(s.kind, 99)))
 
@@ -155,8 +162,9 @@ def render_outcomes(summaries: Sequence[OutcomeSummary], title: str = "") -> str
         c = s.counts
         target = "answered" if s.kind == "answerable" else "refused"
         cited = f" (a labelled passage cited: {s.cites_label})" if s.checked else ""
+        shown = f" (a labelled passage shown: {s.related_shows_label})" if s.related_checked else ""
         lines.append(
-            f"| {s.split} | {s.kind} | {s.n} | {c['answered']}{cited} | {c['related']} | "
+            f"| {s.split} | {s.kind} | {s.n} | {c['answered']}{cited} | {c['related']}{shown} | "
             f"{c['not_covered']} | {s.accuracy:.1%} {target} |"
         )
     return "\n".join(lines)

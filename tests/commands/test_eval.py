@@ -4,11 +4,14 @@ label checking, and clear errors for bad input."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from assistant.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
 
 PASSAGES = {
     "d1": "严格落实双减政策，减轻学生过重作业负担。",
@@ -160,3 +163,30 @@ def test_an_up_to_date_product_index_is_evaluated_without_embedding(
     (ds,) = json.loads(out)["datasets"]
     assert ds["index_reused"] is True and ds["configs"][0]["metrics"]["hit@1"] == 1.0
     assert not (env / "cache" / "eval-index").exists()  # no evaluation index was built
+
+
+@pytest.mark.slow
+def test_answer_outcomes_say_whether_a_labelled_passage_is_cited_or_shown(
+    env, corpus_index_dir, capsys
+):
+    index = env / "index"
+    shutil.copytree(corpus_index_dir, index)  # --answers brings it up to date: not the session's
+    label = {"file": "青岛市职业教育条例(2015-09-24).md", "grade": 2,
+             "quote": "职业学校安排教师和管理人员担任班主任的，应当支付相应津贴"}  # fmt: skip
+    questions = [
+        # the rules name the allowance but give no amount: related provisions, this one among them
+        {"id": "a1", "question": "乡村学校的班主任津贴每月发多少", "answerable": True,
+         "kind": "answerable", "split": "dev", "relevant": [label]},
+        {"id": "o1", "question": "驾照科目二考试怎么练车", "answerable": False,
+         "kind": "off_topic", "split": "dev", "relevant": []},
+    ]  # fmt: skip
+    qs = env / "answers.jsonl"
+    qs.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions), "utf-8")
+    argv = ["eval", "--answers", str(qs), "--corpus", str(REPO / "corpus"), "--index-dir",
+            str(index), "--quiet"]  # fmt: skip
+
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    shown = "1 (a labelled passage shown: 1)"
+    assert f"| dev | answerable | 1 | 0 | {shown} | 0 | 0.0% answered |" in out
+    assert "| dev | off_topic | 1 | 0 | 0 | 1 | 100.0% refused |" in out

@@ -10,14 +10,17 @@ def row(qid: str, split: str, kind: str, outcome: str, cites: bool | None = None
 def test_accuracy_is_answered_for_answerable_and_refused_for_the_rest():
     rows = [
         row("a1", "dev", "answerable", "answered", True),
-        row("a2", "dev", "answerable", "related"),
+        row("a2", "dev", "answerable", "related", True),
+        row("a3", "dev", "answerable", "related", False),
         row("n1", "dev", "near_miss", "related"),
         row("n2", "dev", "near_miss", "answered"),
         row("o1", "dev", "off_topic", "not_covered"),
         row("t1", "test", "answerable", "answered", False),
     ]
     by = {(s.split, s.kind): s for s in summarize(rows)}
-    assert by["dev", "answerable"].accuracy == 0.5 and by["dev", "answerable"].cites_label == 1
+    answerable = by["dev", "answerable"]
+    assert answerable.accuracy == 1 / 3 and (answerable.cites_label, answerable.checked) == (1, 1)
+    assert (answerable.related_shows_label, answerable.related_checked) == (1, 2)
     assert by["dev", "near_miss"].accuracy == 0.5
     assert by["dev", "off_topic"].accuracy == 1.0
     unanswerable = by["dev", "unanswerable"]
@@ -31,9 +34,13 @@ def test_accuracy_is_answered_for_answerable_and_refused_for_the_rest():
 
 
 def test_report_has_one_line_per_split_and_kind():
-    text = render_outcomes(summarize([row("a", "dev", "answerable", "answered", True)]), "t")
-    cited = "1 (a labelled passage cited: 1)"
-    assert f"| dev | answerable | 1 | {cited} | 0 | 0 | 100.0% answered |" in text
+    rows = [
+        row("a", "dev", "answerable", "answered", True),
+        row("b", "dev", "answerable", "related", False),
+    ]
+    text = render_outcomes(summarize(rows), "t")
+    cited, shown = "1 (a labelled passage cited: 1)", "1 (a labelled passage shown: 0)"
+    assert f"| dev | answerable | 2 | {cited} | {shown} | 0 | 50.0% answered |" in text
 
 
 def test_without_citation_checks_the_report_says_nothing_about_them():
