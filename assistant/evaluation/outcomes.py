@@ -5,8 +5,8 @@ Each question of ``eval/answer_questions.jsonl`` has a split (dev, test) and a k
 topic the corpus does not cover) or ``off_topic``. The answer pipeline's retrieval and decision
 (``answering.pipeline.retrieve``) run on each, without an LLM, and the outcome is compared with
 what it should be: answerable → answered; near-miss and off-topic → refused (related or not
-covered). For answered questions the report also says whether a labelled passage is among the
-evidence the answer cites.
+covered). For answerable questions the report also says whether a labelled passage is among the
+evidence an answer cites or, when judged related, among the provisions shown.
 """
 
 from __future__ import annotations
