@@ -20,14 +20,12 @@ from assistant.records import Hit, Level
 def asked_places(question: str, hits: Sequence[Hit]) -> dict[str, Level | None]:
     """The regions of ``hits``' documents that ``question`` names, with their levels."""
     folded = fold(question)
-    places: dict[str, Level | None] = {}
-    for h in hits:
-        region = h.chunk.doc.region
-        if not region or region == NATIONAL_REGION or region in places:
-            continue
-        if fold(short_name(region)) in folded:
-            places[region] = h.chunk.doc.level
-    return places
+    regions = {h.chunk.doc.region: h.chunk.doc.level for h in hits if h.chunk.doc.region}
+    return {
+        region: level
+        for region, level in regions.items()
+        if region != NATIONAL_REGION and fold(short_name(region)) in folded
+    }
 
 
 def prefer_place(question: str, hits: Sequence[Hit]) -> list[Hit]:

@@ -94,10 +94,13 @@ _LEVEL_OF_SUFFIX: dict[str, Level] = {
 }
 
 
+_SUFFIXES_LONGEST_FIRST = sorted(_LEVEL_OF_SUFFIX, key=len, reverse=True)
+
+
 def short_name(region: str) -> str:
     """``region`` without its administrative suffix (洛阳市 → 洛阳; 广西壮族自治区 → 广西壮族), when
     at least two characters are left (沙市 stays 沙市)."""
-    for suffix in sorted(_LEVEL_OF_SUFFIX, key=len, reverse=True):
+    for suffix in _SUFFIXES_LONGEST_FIRST:
         if region.endswith(suffix) and len(region) - len(suffix) >= 2:
             return region[: -len(suffix)]
     return region
