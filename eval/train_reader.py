@@ -32,6 +32,14 @@ questions (``--fold i``, ``fold_of``; ``fit_answerability.py --fold-deltas``), t
         --general-from 16000 --write --delta-dir /tmp/deltas-$f; done
     PYTHONPATH=. .venv/bin/python eval/train_reader.py --out /tmp/reader --init /tmp/wiki \\
         --policy --index-dir /tmp/fit-index --steps 124 --lr 2e-5 --general-from 16000 --write
+
+``--faq`` adds pairs from a government FAQ beside the repository (citizens' questions, officials'
+answers; ``faq_pairs``) to the adapting half of each batch; without ``--policy`` no policy
+question is read, so every question set stays unseen (``eval/answerability.md``, round 5):
+
+    PYTHONPATH=. .venv/bin/python eval/train_reader.py --out /tmp/reader-faq \\
+        --init assistant/answering --faq --steps 400 --lr 3e-5 --general-from 18000 \\
+        --write --delta-dir /tmp/deltas-faq
 """
 
 from __future__ import annotations
@@ -194,6 +202,68 @@ def policy_pairs(questions, chunks, search, seed: int = 0) -> list[tuple]:
     return pairs
 
 
+# ------------------------------------------------- citizens' questions and officials' answers
+
+FAQ = ROOT.parent / "shared" / "policy_corpora" / "taipei_city_faq_zh_hant.jsonl"
+FAQ_NEIGHBOURS = 8  # other questions whose answers are searched for on-topic negatives
+FAQ_SAME = 0.5  # bigram Jaccard above which two questions ask the same thing
+
+
+def answer_opening(sentences: list[str]) -> str | None:
+    """The window an official answer opens with: its first sentence, with the second when the
+    first is a short lead-in ("依據…規定:")."""
+    if not sentences:
+        return None
+    if len(sentences[0]) < 15 and len(sentences) > 1:
+        return sentences[0] + sentences[1]
+    return sentences[0]
+
+
+def faq_pairs(path: Path, seed: int = 0) -> tuple[list[tuple], list[tuple]]:
+    """(train, held out) pairs from a government FAQ (JSON lines with ``question`` and
+    ``answer``): citizens ask in their own words, officials answer in the documents'.
+
+    A question's positive is the opening of its own answer; its negatives are the two windows
+    of other answers, among those to the questions most like it (character bigrams; not the
+    same question reworded), that share most bigrams with it — an answer on the topic that
+    answers something else, as a near-miss draws — and one sentence of a random answer. Only
+    entries whose question is a question (it asks: ？/吗/什么/如何/…) and whose answer has a
+    sentence of reader length are used; every 20th is held out.
+    """
+    asks = ("?", "？", "吗", "什么", "如何", "怎么", "是否", "可否", "多少", "哪")
+    rows = []
+    for row in read_jsonl(path):
+        question = normalize(row.get("question") or "")
+        sentences = [
+            s for s in map(normalize, split_sentences(row.get("answer") or ""))
+            if len(s) >= MIN_SENTENCE
+        ]  # fmt: skip
+        opening = answer_opening(sentences)
+        if len(question) >= MIN_SENTENCE and opening and any(a in question for a in asks):
+            rows.append((question, sentences, opening))
+    rnd = random.Random(seed)
+    qgrams = [bigrams(q) for q, _, _ in rows]
+    train, held = [], []
+    for k, (question, _, opening) in enumerate(rows):
+        qb = qgrams[k]
+
+        def jaccard(j: int, qb: set[str] = qb) -> float:
+            return len(qb & qgrams[j]) / (len(qb | qgrams[j]) or 1)
+
+        others = sorted((j for j in range(len(rows)) if j != k), key=jaccard, reverse=True)
+        near = [j for j in others[: 3 * FAQ_NEIGHBOURS] if jaccard(j) < FAQ_SAME]
+        near = near[:FAQ_NEIGHBOURS]
+        ws = [w[2] for j in near for w in windows(rows[j][1])]
+        qid = f"faq-{k}"
+        pairs = [(qid, question, opening, 1.0)]
+        pairs += [(qid, question, w, 0.0) for w in closest(question, ws, 2)]
+        other = rnd.choice([j for j in range(len(rows)) if j != k] or [k])
+        pairs.append((qid, question, rnd.choice(rows[other][1]), 0.0))
+        (held if k % HELD_OUT_EVERY == 0 else train).extend(pairs)
+    rnd.shuffle(train)
+    return train, held
+
+
 def auc(labels: list[float], scores: list[float]) -> float:
     """The probability that a positive scores above a negative (ties count half)."""
     pos = np.array([s for s, y in zip(scores, labels, strict=True) if y])
@@ -333,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
         help="adapt on the labelled policy questions of --policy-splits (half of each batch)",
     )  # fmt: skip
     ap.add_argument("--index-dir", type=Path, help="with --policy: an index of corpus/ (written)")
+    ap.add_argument(
+        "--faq", type=Path, nargs="?", const=FAQ,
+        help=f"adapt on a government FAQ's questions and answers (default {FAQ.name}; with "
+        "--policy, mixed into the same half of each batch)",
+    )  # fmt: skip
     ap.add_argument("--policy-splits", default=",".join(POLICY_SPLITS))
     ap.add_argument("--folds", type=int, default=2)
     ap.add_argument(
@@ -363,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
         train, held = training_pairs(args.benchmarks)
         train = train[args.general_from :]
         policy, policy_held = load_policy(args, settings) if args.policy else ([], [])
+        faq, faq_held = faq_pairs(args.faq) if args.faq else ([], [])
+        policy = policy + faq
+        random.Random(1).shuffle(policy)
         general = args.batch // 2 if policy else args.batch
         # without --policy the schedule spans one epoch and --steps may stop before its end
         total = args.steps if policy else len(train) // args.batch
@@ -375,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         loss_fn = torch.nn.BCEWithLogitsLoss()
         print(
             f"{len(train)} reading-comprehension pairs, {len(held)} held out; "
-            f"{len(policy)} policy pairs, {len(policy_held)} held out; {total} steps",
+            f"{len(policy) - len(faq)} policy pairs, {len(policy_held)} held out; "
+            f"{len(faq)} FAQ pairs, {len(faq_held)} held out; {total} steps",
             file=sys.stderr,
         )
         model.train()
@@ -404,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
             report["policy, left-out fold"] = evaluate(
                 model, tokenizer, policy_held, args.max_length
             )
+        if faq_held:
+            report["FAQ"] = evaluate(model, tokenizer, faq_held, args.max_length)
         print(f"held out: {report}")
     if args.write or args.write_only:
         write_deltas(args.out, base_dir, args.delta_dir)
