@@ -207,6 +207,7 @@ def policy_pairs(questions, chunks, search, seed: int = 0) -> list[tuple]:
 FAQ = ROOT.parent / "shared" / "policy_corpora" / "taipei_city_faq_zh_hant.jsonl"
 FAQ_NEIGHBOURS = 8  # other questions whose answers are searched for on-topic negatives
 FAQ_SAME = 0.5  # bigram Jaccard above which two questions ask the same thing
+LEAD_IN = 15  # characters; a shorter first sentence of an answer only leads in
 
 
 def answer_opening(sentences: list[str]) -> str | None:
@@ -214,7 +215,7 @@ def answer_opening(sentences: list[str]) -> str | None:
     first is a short lead-in ("依據…規定:")."""
     if not sentences:
         return None
-    if len(sentences[0]) < 15 and len(sentences) > 1:
+    if len(sentences[0]) < LEAD_IN and len(sentences) > 1:
         return sentences[0] + sentences[1]
     return sentences[0]
 
@@ -227,10 +228,10 @@ def faq_pairs(path: Path, seed: int = 0) -> tuple[list[tuple], list[tuple]]:
     of other answers, among those to the questions most like it (character bigrams; not the
     same question reworded), that share most bigrams with it — an answer on the topic that
     answers something else, as a near-miss draws — and one sentence of a random answer. Only
-    entries whose question is a question (it asks: ？/吗/什么/如何/…) and whose answer has a
+    entries whose question is a question (it asks: ?/吗/什么/如何/…) and whose answer has a
     sentence of reader length are used; every 20th is held out.
     """
-    asks = ("?", "？", "吗", "什么", "如何", "怎么", "是否", "可否", "多少", "哪")
+    asks = ("?", "吗", "什么", "如何", "怎么", "是否", "可否", "多少", "哪")
     rows = []
     for row in read_jsonl(path):
         question = normalize(row.get("question") or "")
@@ -439,8 +440,9 @@ def main(argv: list[str] | None = None) -> int:
         train = train[args.general_from :]
         policy, policy_held = load_policy(args, settings) if args.policy else ([], [])
         faq, faq_held = faq_pairs(args.faq) if args.faq else ([], [])
-        policy = policy + faq
-        random.Random(1).shuffle(policy)
+        if faq:
+            policy = policy + faq
+            random.Random(1).shuffle(policy)
         general = args.batch // 2 if policy else args.batch
         # without --policy the schedule spans one epoch and --steps may stop before its end
         total = args.steps if policy else len(train) // args.batch
